@@ -1,0 +1,110 @@
+// Environment → typed configuration, validated once at start with a clear message.
+// With no DATABASE_URL the platform runs on an embedded PostgreSQL under .data/.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  DATABASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default('.data'),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  MASTER_KEY: z.string().optional(),
+  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+  JWT_JWKS_URL: z.string().url().optional(),
+  JWT_JWKS_FILE: z.string().optional(),
+  JWT_ISSUER: z.string().default('keepsake'),
+  JWT_AUDIENCE: z.string().default('keepsake-api'),
+  STORAGE_ROOT: z.string().optional(),
+  PG_BIN_DIR: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  GRAPHIQL: bool.optional(),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  SEED_DEMO: bool.default(true),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface AppConfig {
+  env: Env['NODE_ENV'];
+  host: string;
+  port: number;
+  /** Set when the operator gave a server; otherwise an embedded one is started. */
+  databaseUrl?: string;
+  dataDir: string;
+  embeddedPgPort: number;
+  masterKey: string;
+  jwt:
+    | { kind: 'hs256'; secret: string; issuer: string; audience: string }
+    | { kind: 'jwks-url'; url: string; issuer: string; audience: string; devSecret?: string }
+    | { kind: 'jwks-file'; path: string; issuer: string; audience: string; devSecret?: string };
+  storageRoot: string;
+  pgBinDir?: string;
+  logLevel: Env['LOG_LEVEL'];
+  graphiql: boolean;
+  workerConcurrency: number;
+  seedDemo: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** A development secret kept in the data directory so restarts keep tokens and sealed data valid. */
+function persistedDevSecret(dataDir: string, file: string, make: () => string): string {
+  const p = path.join(dataDir, file);
+  if (existsSync(p)) return readFileSync(p, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const value = make();
+  writeFileSync(p, value + '\n', { mode: 0o600 });
+  return value;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nSee the configuration table in README.md.`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  const production = e.NODE_ENV === 'production';
+  if (production && !e.MASTER_KEY) throw new ConfigError('Invalid configuration:\n  MASTER_KEY: required in production (64 hex characters)');
+  if (production && !e.JWT_SECRET && !e.JWT_JWKS_URL && !e.JWT_JWKS_FILE) {
+    throw new ConfigError('Invalid configuration:\n  JWT_JWKS_URL, JWT_JWKS_FILE or JWT_SECRET: one is required in production');
+  }
+  const masterKey = e.MASTER_KEY ?? persistedDevSecret(dataDir, 'master.key', () => randomBytes(32).toString('hex'));
+  if (!/^[0-9a-fA-F]{64}$/.test(masterKey) && Buffer.from(masterKey, 'base64').length !== 32) {
+    throw new ConfigError('Invalid configuration:\n  MASTER_KEY: must be 64 hex characters or base64 of 32 bytes');
+  }
+  const common = { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE };
+  const devSecret = e.JWT_SECRET ?? (production ? undefined : persistedDevSecret(dataDir, 'jwt.secret', () => randomBytes(32).toString('base64url')));
+  const jwt: AppConfig['jwt'] = e.JWT_JWKS_URL
+    ? { kind: 'jwks-url', url: e.JWT_JWKS_URL, devSecret: e.JWT_SECRET, ...common }
+    : e.JWT_JWKS_FILE
+      ? { kind: 'jwks-file', path: e.JWT_JWKS_FILE, devSecret: e.JWT_SECRET, ...common }
+      : { kind: 'hs256', secret: devSecret!, ...common };
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    dataDir,
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    masterKey,
+    jwt,
+    storageRoot: path.resolve(e.STORAGE_ROOT ?? path.join(dataDir, 'storage')),
+    pgBinDir: e.PG_BIN_DIR,
+    logLevel: e.LOG_LEVEL,
+    graphiql: e.GRAPHIQL ?? !production,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    seedDemo: e.SEED_DEMO,
+  };
+}

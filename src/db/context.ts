@@ -1,0 +1,79 @@
+// Where tenant isolation is enforced the second time (the first is `where: { orgId }` in the
+// services). Every tenant statement runs in a transaction that switches to the keepsake_app
+// role and sets app.org_id, so Postgres row-level security hides other orgs' rows even when
+// a filter is forgotten. Cross-org work uses the explicit, named system context instead.
+import type { Db } from './client';
+import type { Prisma } from './generated/prisma/client';
+
+export type Tx = Prisma.TransactionClient;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function assertOrgId(orgId: string): void {
+  // A malformed id would make the ::uuid cast in the policies fail; reject it up front.
+  if (!UUID.test(orgId)) throw new Error(`invalid organization id for tenant context`);
+}
+
+/** Runs fn in one transaction as the tenant role with app.org_id set. */
+export async function withTenant<T>(db: Db, orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  assertOrgId(orgId);
+  return db.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SELECT set_config('role', 'keepsake_app', true), set_config('app.org_id', ${orgId}, true)`;
+      return fn(tx);
+    },
+    { maxWait: 10_000, timeout: 60_000 },
+  );
+}
+
+/**
+ * A client whose every single query runs in its own short transaction as the tenant.
+ * GraphQL reads (Pothos' prisma plugin) use it, so nested selections are isolated too.
+ */
+export function tenantClient(db: Db, orgId: string) {
+  assertOrgId(orgId);
+  return db.$extends({
+    name: 'tenant-rls',
+    query: {
+      $allModels: {
+        async $allOperations({ args, query }) {
+          const [, result] = await db.$transaction([
+            db.$executeRaw`SELECT set_config('role', 'keepsake_app', true), set_config('app.org_id', ${orgId}, true)`,
+            query(args),
+          ]);
+          return result;
+        },
+      },
+    },
+  });
+}
+
+export type TenantClient = ReturnType<typeof tenantClient>;
+
+/**
+ * Cross-organization work (the scheduler finding due strategies, retention sweeps, looking up
+ * who a token belongs to). The reason is required so every use is named at its call site.
+ */
+export async function withSystem<T>(db: Db, reason: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  if (!reason) throw new Error('withSystem needs a reason');
+  return db.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SELECT set_config('role', 'keepsake_system', true), set_config('app.system_reason', ${reason}, true)`;
+      return fn(tx);
+    },
+    { maxWait: 10_000, timeout: 60_000 },
+  );
+}
+
+/**
+ * Inside a tenant transaction, briefly act as the system for global rows that are not
+ * tenant-owned (users are global identities: inviting an existing person must find them).
+ */
+export async function asSystemWithin<T>(tx: Tx, orgId: string, reason: string, fn: () => Promise<T>): Promise<T> {
+  await tx.$executeRaw`SELECT set_config('role', 'keepsake_system', true), set_config('app.system_reason', ${reason}, true)`;
+  try {
+    return await fn();
+  } finally {
+    await tx.$executeRaw`SELECT set_config('role', 'keepsake_app', true), set_config('app.org_id', ${orgId}, true)`;
+  }
+}

@@ -1,0 +1,37 @@
+import { builder } from '../builder';
+
+export const ActorTypeEnum = builder.enumType('ActorType', { values: ['USER', 'API_KEY', 'SYSTEM'] as const });
+
+export const AuditEventRef = builder.prismaNode('AuditEvent', {
+  id: { field: 'id' },
+  authScopes: (e, ctx) => !!ctx.viewer && e.orgId === ctx.viewer.orgId,
+  fields: (t) => ({
+    seq: t.exposeInt('seq'),
+    actorType: t.expose('actorType', { type: ActorTypeEnum }),
+    actorId: t.exposeString('actorId', { nullable: true }),
+    actorLabel: t.exposeString('actorLabel', { nullable: true }),
+    action: t.exposeString('action'),
+    resourceType: t.exposeString('resourceType'),
+    resourceId: t.exposeString('resourceId', { nullable: true }),
+    before: t.expose('before', { type: 'JSON', nullable: true }),
+    after: t.expose('after', { type: 'JSON', nullable: true }),
+    requestId: t.exposeString('requestId', { nullable: true }),
+    ip: t.exposeString('ip', { nullable: true }),
+    userAgent: t.exposeString('userAgent', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    prevHash: t.exposeString('prevHash'),
+    hash: t.exposeString('hash'),
+  }),
+});
+
+export const AuditChainReportRef = builder
+  .objectRef<{ valid: boolean; checkedEvents: number; firstBrokenSeq: number | null; firstBrokenEventId: string | null; reason: string | null }>('AuditChainReport')
+  .implement({
+    fields: (t) => ({
+      valid: t.exposeBoolean('valid'),
+      checkedEvents: t.exposeInt('checkedEvents'),
+      firstBrokenSeq: t.exposeInt('firstBrokenSeq', { nullable: true }),
+      firstBrokenEventId: t.exposeString('firstBrokenEventId', { nullable: true }),
+      reason: t.exposeString('reason', { nullable: true }),
+    }),
+  });

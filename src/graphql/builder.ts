@@ -1,0 +1,118 @@
+// Plugins, scalars and shared configuration only; types live in one folder per domain.
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import type PrismaTypes from '../db/generated/pothos-types';
+import { getDatamodel } from '../db/generated/pothos-types';
+import type { Db } from '../db/client';
+import type { Role } from '../db/generated/prisma/enums';
+import { ForbiddenError, ValidationError } from '../domain/errors';
+import type { GraphQLContext, MemberContext } from './context';
+
+/** Which roles hold each scope. The README's permission table is generated from the same idea. */
+export const ROLE_SCOPES: Record<'member' | 'operator' | 'admin' | 'auditor' | 'owner', Role[]> = {
+  member: ['OWNER', 'ADMIN', 'OPERATOR', 'AUDITOR', 'VIEWER'],
+  operator: ['OWNER', 'ADMIN', 'OPERATOR'],
+  admin: ['OWNER', 'ADMIN'],
+  auditor: ['OWNER', 'ADMIN', 'AUDITOR'],
+  owner: ['OWNER'],
+};
+
+export const builder = new SchemaBuilder<{
+  Context: GraphQLContext;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: { member: boolean; operator: boolean; admin: boolean; auditor: boolean; owner: boolean };
+  AuthContexts: { member: MemberContext; operator: MemberContext; admin: MemberContext; auditor: MemberContext; owner: MemberContext };
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    BigInt: { Input: bigint; Output: bigint | number };
+    JSON: { Input: unknown; Output: unknown };
+    ID: { Input: string; Output: string | number };
+  };
+}>({
+  defaultFieldNullability: false,
+  // errors before scope-auth so that a forbidden mutation returns a typed ForbiddenError.
+  plugins: [ErrorsPlugin, ScopeAuthPlugin, RelayPlugin, ValidationPlugin, PrismaPlugin],
+  scopeAuth: {
+    authScopes: (ctx) => {
+      const role = ctx.viewer?.role;
+      const has = (scope: keyof typeof ROLE_SCOPES) => !!role && ROLE_SCOPES[scope].includes(role);
+      return { member: has('member'), operator: has('operator'), admin: has('admin'), auditor: has('auditor'), owner: has('owner') };
+    },
+    unauthorizedError: (_parent, ctx) =>
+      ctx.viewer ? new ForbiddenError('Your role does not allow this') : new GraphQLError('Authentication required', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } }),
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    brandLoadedObjects: true,
+  },
+  errors: { defaultTypes: [] },
+  validation: {
+    validationError: (result) =>
+      new ValidationError(
+        result.issues.map((i) => ({
+          path: (i.path ?? []).map((p) => String(typeof p === 'object' && p !== null && 'key' in p ? p.key : p)),
+          message: i.message,
+        })),
+      ),
+  },
+  prisma: {
+    // Resolvers read through the viewer's tenant client, so RLS applies to every query.
+    client: (ctx) => (ctx.db ?? ctx.app.db) as unknown as Db,
+    dmmf: getDatamodel(),
+    exposeDescriptions: false,
+    filterConnectionTotalCount: true,
+    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'error',
+  },
+});
+
+builder.addScalarType(
+  'DateTime',
+  new GraphQLScalarType<Date, string>({
+    name: 'DateTime',
+    description: 'An ISO-8601 timestamp in UTC',
+    serialize: (v) => (v instanceof Date ? v : new Date(String(v))).toISOString(),
+    parseValue: (v) => {
+      const d = new Date(String(v));
+      if (typeof v !== 'string' || Number.isNaN(d.getTime())) throw new GraphQLError('DateTime must be an ISO-8601 string');
+      return d;
+    },
+    parseLiteral: (ast) => {
+      if (ast.kind !== Kind.STRING || Number.isNaN(new Date(ast.value).getTime())) throw new GraphQLError('DateTime must be an ISO-8601 string');
+      return new Date(ast.value);
+    },
+  }),
+);
+
+// Byte counts exceed 2^53 in principle; they travel as decimal strings.
+builder.addScalarType(
+  'BigInt',
+  new GraphQLScalarType<bigint, string>({
+    name: 'BigInt',
+    description: 'An integer of any size, as a decimal string',
+    serialize: (v) => String(v),
+    parseValue: (v) => {
+      if ((typeof v !== 'string' && typeof v !== 'number') || !/^-?\d+$/.test(String(v))) throw new GraphQLError('BigInt must be an integer');
+      return BigInt(String(v));
+    },
+    parseLiteral: (ast) => {
+      if ((ast.kind !== Kind.STRING && ast.kind !== Kind.INT) || !/^-?\d+$/.test(ast.value)) throw new GraphQLError('BigInt must be an integer');
+      return BigInt(ast.value);
+    },
+  }),
+);
+
+builder.addScalarType(
+  'JSON',
+  new GraphQLScalarType({ name: 'JSON', description: 'Arbitrary JSON', serialize: (v) => v, parseValue: (v) => v }),
+);
+
+builder.queryType({});
+builder.mutationType({});
+builder.subscriptionType({});

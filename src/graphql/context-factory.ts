@@ -1,0 +1,45 @@
+// Builds the GraphQL context for HTTP, SSE and WebSocket operations alike.
+import { randomUUID } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import { authenticate } from '../auth/viewer';
+import { tenantClient } from '../db/context';
+import type { AppServices } from '../services';
+import type { GraphQLContext } from './context';
+
+export interface ContextInput {
+  authorization?: string | null;
+  requestId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestIdFrom(header: string | null | undefined): string {
+  return header && SAFE_REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+export async function buildContext(app: AppServices, input: ContextInput): Promise<GraphQLContext> {
+  const requestId = requestIdFrom(input.requestId);
+  const log = app.log.child({ requestId });
+  let viewer;
+  try {
+    viewer = await authenticate(app, input.authorization);
+  } catch (err) {
+    log.info({ reason: (err as Error).message }, 'authentication rejected');
+    throw new GraphQLError((err as Error).name === 'AuthenticationError' || (err as { code?: string }).code ? `Authentication failed: ${(err as Error).message}` : 'Authentication failed', {
+      extensions: { code: 'UNAUTHENTICATED', http: { status: 401 }, requestId },
+    });
+  }
+  const meta = { requestId, ip: input.ip ?? undefined, userAgent: input.userAgent ?? undefined };
+  return {
+    app,
+    log,
+    requestId,
+    viewer,
+    db: viewer ? tenantClient(app.db, viewer.orgId) : null,
+    scope: viewer
+      ? { orgId: viewer.orgId, meta, actor: { type: viewer.kind, id: viewer.userId ?? viewer.apiKeyId, label: viewer.label, role: viewer.role } }
+      : null,
+  };
+}

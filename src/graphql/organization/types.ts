@@ -1,0 +1,57 @@
+import { builder } from '../builder';
+
+export const RoleEnum = builder.enumType('Role', { values: ['OWNER', 'ADMIN', 'OPERATOR', 'AUDITOR', 'VIEWER'] as const });
+export const OrgLockModeEnum = builder.enumType('OrgLockMode', { values: ['NONE', 'GOVERNANCE', 'COMPLIANCE'] as const });
+
+export const UserRef = builder.prismaNode('User', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    email: t.exposeString('email'),
+    name: t.exposeString('name', { nullable: true }),
+  }),
+});
+
+export const MembershipRef = builder.prismaNode('Membership', {
+  id: { field: 'id' },
+  authScopes: (m, ctx) => !!ctx.viewer && m.orgId === ctx.viewer.orgId,
+  fields: (t) => ({
+    role: t.expose('role', { type: RoleEnum }),
+    user: t.relation('user'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const OrganizationRef = builder.prismaNode('Organization', {
+  id: { field: 'id' },
+  authScopes: (o, ctx) => !!ctx.viewer && o.id === ctx.viewer.orgId,
+  fields: (t) => ({
+    slug: t.exposeString('slug'),
+    name: t.exposeString('name'),
+    timeZone: t.exposeString('timeZone'),
+    lockMode: t.expose('lockMode', { type: OrgLockModeEnum }),
+    maxConcurrentBackups: t.exposeInt('maxConcurrentBackups'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    members: t.relatedConnection('memberships', {
+      cursor: 'id',
+      query: () => ({ orderBy: { createdAt: 'asc' } }),
+      totalCount: true,
+    }),
+  }),
+});
+
+export const ViewerRef = builder.objectRef<{ kind: string; label: string; role: string; orgId: string; userId?: string }>('Viewer').implement({
+  fields: (t) => ({
+    kind: t.exposeString('kind', { description: 'USER or API_KEY' }),
+    label: t.exposeString('label'),
+    role: t.field({ type: RoleEnum, resolve: (v) => v.role as typeof RoleEnum.$inferType }),
+    user: t.prismaField({
+      type: 'User',
+      nullable: true,
+      resolve: (query, v, _args, ctx) => (v.userId ? ctx.db!.user.findUnique({ ...query, where: { id: v.userId } }) : null),
+    }),
+    organization: t.prismaField({
+      type: 'Organization',
+      resolve: (query, v, _args, ctx) => ctx.db!.organization.findUniqueOrThrow({ ...query, where: { id: v.orgId } }),
+    }),
+  }),
+});

@@ -1,0 +1,13 @@
+// Imports every domain, then builds the schema. Nothing is defined here.
+import { builder } from './builder';
+import './errors/types';
+import './organization/types';
+import './organization/operations';
+import './apikeys/types';
+import './apikeys/operations';
+import './sources/types';
+import './sources/operations';
+import './audit/types';
+import './audit/operations';
+
+export const schema = builder.toSchema();
