@@ -1,7 +1,9 @@
-// What a running process holds: built once in main.ts (or by tests) and handed down.
+// What a running process holds: built once in runtime.ts (for main, scripts and tests).
+import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { AppConfig } from './config';
 import type { Db } from './db/client';
+import type { EventBus } from './events/bus';
 
 export interface AppServices {
   config: AppConfig;
@@ -11,4 +13,8 @@ export interface AppServices {
   log: Logger;
   masterKey: Buffer;
   verifyJwt: (token: string) => Promise<{ sub: string; orgId?: string }>;
+  boss: PgBoss;
+  events: EventBus;
+  /** Stops what createServices started (queue, event listener, database pool). */
+  close(): Promise<void>;
 }

@@ -77,3 +77,17 @@ export async function asSystemWithin<T>(tx: Tx, orgId: string, reason: string, f
     await tx.$executeRaw`SELECT set_config('role', 'keepsake_app', true), set_config('app.org_id', ${orgId}, true)`;
   }
 }
+
+/**
+ * Inside a tenant transaction, run queue statements (pg-boss tables are not tenant data and
+ * the tenant role has no rights on them) as the connection's own login, then return to the
+ * tenant role. The statements still commit or roll back with the transaction.
+ */
+export async function asQueueOwnerWithin<T>(tx: Tx, orgId: string, fn: () => Promise<T>): Promise<T> {
+  await tx.$executeRaw`SELECT set_config('role', 'none', true)`;
+  try {
+    return await fn();
+  } finally {
+    await tx.$executeRaw`SELECT set_config('role', 'keepsake_app', true), set_config('app.org_id', ${orgId}, true)`;
+  }
+}

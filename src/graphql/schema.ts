@@ -9,5 +9,8 @@ import './sources/types';
 import './sources/operations';
 import './audit/types';
 import './audit/operations';
+import './backups/types';
+import './backups/operations';
+import './backups/subscriptions';
 
 export const schema = builder.toSchema();

@@ -1,0 +1,52 @@
+// Which PostgreSQL to use: DATABASE_URL when given, otherwise the embedded server under the
+// data directory (started here, with a `keepsake` database created on first use).
+import path from 'node:path';
+import pg from 'pg';
+import type { AppConfig } from '../config';
+import type { Logger } from '../logger';
+import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
+
+export interface DatabaseHandle {
+  url: string;
+  embedded: boolean;
+  stop(): Promise<void>;
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  try {
+    await c.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+export async function openDatabase(config: AppConfig, log: Logger, opts: { reuseRunning?: boolean } = {}): Promise<DatabaseHandle> {
+  if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, stop: async () => undefined };
+  const adminUrl = `postgresql://postgres:keepsake@127.0.0.1:${config.embeddedPgPort}/postgres`;
+  let server: EmbeddedServer | undefined;
+  // A CLI (e.g. `npm run token`) may run beside `npm start`: use its server if it is up.
+  if (!(opts.reuseRunning && (await canConnect(adminUrl)))) {
+    const dataDir = path.join(config.dataDir, 'postgres');
+    log.info({ dataDir, port: config.embeddedPgPort }, 'starting embedded PostgreSQL');
+    server = await startEmbeddedPostgres({ dataDir, port: config.embeddedPgPort, password: 'keepsake' });
+  }
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const exists = await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'keepsake'`);
+    if (exists.rowCount === 0) await admin.query('CREATE DATABASE keepsake');
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: adminUrl.replace(/\/postgres$/, '/keepsake'),
+    embedded: true,
+    stop: async () => {
+      await server?.stop();
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { cancelBackupJob, triggerBackup } from '../../domain/backups';
+import { backupHealth, backupStats } from '../../domain/backup-dashboard';
+import { builder } from '../builder';
+import { MUTATION_ERRORS } from '../errors/types';
+import { decodeId } from '../ids';
+import { BackupJobRef, JobStatusEnum } from './types';
+
+const idInput = (name: string) => builder.inputType(name, { fields: (t) => ({ id: t.id({ required: true }) }) });
+
+builder.mutationFields((t) => ({
+  triggerBackup: t.field({
+    type: BackupJobRef,
+    authScopes: { operator: true },
+    errors: { types: MUTATION_ERRORS },
+    description: 'Queues a backup of the strategy now (MANUAL for users, API for API keys)',
+    args: { input: t.arg({ type: builder.inputType('TriggerBackupInput', { fields: (f) => ({ strategyId: f.id({ required: true }) }) }), required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      triggerBackup(ctx.app.db, ctx.app.boss, ctx.scope!, decodeId(String(input.strategyId), 'Strategy', ['input', 'strategyId'])),
+  }),
+  cancelBackupJob: t.field({
+    type: BackupJobRef,
+    authScopes: { operator: true },
+    errors: { types: MUTATION_ERRORS },
+    args: { input: t.arg({ type: idInput('CancelBackupJobInput'), required: true }) },
+    resolve: (_root, { input }, ctx) => cancelBackupJob(ctx.app.db, ctx.app.boss, ctx.scope!, decodeId(String(input.id), 'BackupJob', ['input', 'id'])),
+  }),
+}));
+
+const BackupJobFilter = builder.inputType('BackupJobFilter', {
+  fields: (t) => ({
+    strategyId: t.id({ required: false }),
+    status: t.field({ type: [JobStatusEnum], required: false }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  backupJobs: t.prismaConnection({
+    type: 'BackupJob',
+    cursor: 'id',
+    authScopes: { member: true },
+    args: { filter: t.arg({ type: BackupJobFilter, required: false }) },
+    resolve: (query, _root, { filter }, ctx) =>
+      ctx.db!.backupJob.findMany({
+        ...query,
+        where: {
+          orgId: ctx.viewer!.orgId,
+          strategyId: filter?.strategyId ? decodeId(String(filter.strategyId), 'Strategy', ['filter', 'strategyId']) : undefined,
+          status: filter?.status?.length ? { in: filter.status } : undefined,
+        },
+        orderBy: { id: 'desc' },
+      }),
+  }),
+  recoveryPoints: t.prismaConnection({
+    type: 'RecoveryPoint',
+    cursor: 'id',
+    authScopes: { member: true },
+    args: { strategyId: t.arg.id({ required: false }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.db!.recoveryPoint.findMany({
+        ...query,
+        where: { orgId: ctx.viewer!.orgId, strategyId: args.strategyId ? decodeId(String(args.strategyId), 'Strategy', ['strategyId']) : undefined },
+        orderBy: { id: 'desc' },
+      }),
+  }),
+  missedRuns: t.prismaConnection({
+    type: 'MissedRun',
+    cursor: 'id',
+    authScopes: { member: true },
+    resolve: (query, _root, _args, ctx) =>
+      ctx.db!.missedRun.findMany({ ...query, where: { orgId: ctx.viewer!.orgId }, orderBy: { id: 'desc' } }),
+  }),
+}));
+
+// Dashboard views on a strategy: its latest jobs and newest recovery points. Pothos folds
+// these into the parent query, so an overview of N strategies costs the same statements as one.
+builder.prismaObjectFields('Strategy', (t) => ({
+  latestJobs: t.relation('backupJobs', {
+    args: { first: t.arg.int({ required: false, defaultValue: 5 }) },
+    query: (args) => ({ orderBy: { queuedAt: 'desc' }, take: Math.min(Math.max(args.first ?? 5, 1), 50) }),
+  }),
+  recoveryPoints: t.relatedConnection('recoveryPoints', { cursor: 'id', query: () => ({ orderBy: { id: 'desc' } }), totalCount: true }),
+  missedRuns: t.relation('missedRuns', { query: { orderBy: { slotAt: 'desc' }, take: 20 } }),
+}));
+
+const HealthRef = builder.objectRef<Awaited<ReturnType<typeof backupHealth>>>('BackupHealth').implement({
+  fields: (t) => ({
+    lastSuccessfulBackupAt: t.expose('lastSuccessfulBackupAt', { type: 'DateTime', nullable: true }),
+    scheduledToday: t.exposeInt('scheduledToday', { description: 'Scheduled slots since midnight (org time zone) that are due' }),
+    ranToday: t.exposeInt('ranToday', { description: 'Of those, how many produced a job' }),
+    missedLast24h: t.exposeInt('missedLast24h'),
+    failingStrategyIds: t.exposeIDList('failingStrategyIds', { description: 'Strategies whose latest finished job failed' }),
+    runningJobs: t.exposeInt('runningJobs'),
+    nextRunAt: t.expose('nextRunAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+const StatsRef = builder.objectRef<Awaited<ReturnType<typeof backupStats>>>('BackupStats').implement({
+  fields: (t) => ({
+    count: t.exposeInt('count'),
+    totalStoredBytes: t.expose('totalStoredBytes', { type: 'BigInt' }),
+    totalRawBytes: t.expose('totalRawBytes', { type: 'BigInt' }),
+    averageStoredBytes: t.expose('averageStoredBytes', { type: 'BigInt' }),
+    oldestAt: t.expose('oldestAt', { type: 'DateTime', nullable: true }),
+    newestAt: t.expose('newestAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  backupHealth: t.field({
+    type: HealthRef,
+    authScopes: { member: true },
+    resolve: (_root, _args, ctx) => backupHealth(ctx.app.db, ctx.viewer!.orgId, new Date()),
+  }),
+  backupStats: t.field({
+    type: StatsRef,
+    authScopes: { member: true },
+    args: { strategyId: t.arg.id({ required: false }) },
+    resolve: (_root, args, ctx) =>
+      backupStats(ctx.app.db, ctx.viewer!.orgId, args.strategyId ? decodeId(String(args.strategyId), 'Strategy', ['strategyId']) : undefined),
+  }),
+}));

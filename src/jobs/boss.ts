@@ -1,0 +1,20 @@
+// pg-boss in its own schema of the application database.
+import { PgBoss } from 'pg-boss';
+import { BOSS_SCHEMA, queues } from './queues';
+
+export async function startBoss(url: string, opts: { schedule?: boolean; supervise?: boolean } = {}): Promise<PgBoss> {
+  const boss = new PgBoss({
+    connectionString: url,
+    schema: BOSS_SCHEMA,
+    schedule: opts.schedule ?? true,
+    supervise: opts.supervise ?? true,
+    max: 5,
+  });
+  await boss.start();
+  // Dead-letter queues first: a queue can only name an existing one.
+  for (const q of [queues.backupDead, queues.backup, queues.schedulerTick, queues.sweep]) {
+    const existing = await boss.getQueue(q.name);
+    if (!existing) await boss.createQueue(q.name, q.options);
+  }
+  return boss;
+}

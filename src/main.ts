@@ -1,0 +1,78 @@
+// `npm start`: API and workers in one process by default; --api-only / --worker-only to
+// scale each side out against the same database.
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './logger';
+import { openDatabase } from './db/database';
+import { ensureDemoOrganization, DEMO_ORG_SLUG } from './db/seed';
+import { createServices } from './runtime';
+import { buildApp } from './http/server';
+import { schema } from './graphql/schema';
+import { signDevToken } from './auth/jwt';
+
+async function main() {
+  const args = new Set(process.argv.slice(2));
+  const runApi = !args.has('--worker-only');
+  const runWorkers = !args.has('--api-only');
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const database = await openDatabase(config, log);
+  const services = await createServices(config, log, database.url);
+  const stops: Array<() => Promise<void>> = [];
+
+  let demo;
+  if (config.seedDemo) {
+    demo = await ensureDemoOrganization(services.db);
+    if (demo.created) log.info({ org: DEMO_ORG_SLUG }, 'seeded the demo organization');
+  }
+
+  let url: string | undefined;
+  if (runApi) {
+    const app = buildApp(services, schema);
+    const started = await app.start(config.port, config.host);
+    url = started.url;
+    stops.push(() => app.stop());
+  }
+  if (runWorkers) {
+    const { startWorkers } = await import('./jobs/runtime');
+    const workers = await startWorkers(services);
+    stops.push(() => workers.stop());
+  }
+
+  if (url) {
+    const lines = [`Keepsake is running: ${url}` + (config.graphiql ? ' (GraphiQL in the browser)' : ''), `WebSocket subscriptions: ${url.replace(/^http/, 'ws')}`];
+    if (demo && config.jwt.kind === 'hs256') {
+      const token = await signDevToken({ secret: config.jwt.secret, issuer: config.jwt.issuer, audience: config.jwt.audience, sub: demo.userId, org: demo.orgId, expiresIn: '12h' });
+      lines.push(`Demo organization "${DEMO_ORG_SLUG}", owner token (12 h):`, `  ${token}`);
+      lines.push(`Try: curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer ${token.slice(0, 12)}…" -d '{"query":"{ viewer { label role organization { name } } }"}'`);
+      lines.push(`More tokens: npm run token -- --org ${DEMO_ORG_SLUG} --role VIEWER`);
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    for (const stop of stops.reverse()) await stop().catch((err) => log.error({ err }, 'stop failed'));
+    await services.close();
+    await database.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
