@@ -76,7 +76,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   try {
     await pg.start();
   } catch (err) {
-    throw new Error(`Embedded PostgreSQL did not start (data directory ${dataDir}):\n${logs.slice(-20).join('')}${err instanceof Error ? err.message : ''}`);
+    throw new Error(`Embedded PostgreSQL did not start (data directory ${dataDir}):\n${logs.slice(-20).join('')}${err instanceof Error ? err.message : ''}`, { cause: err });
   }
   return {
     adminUrl: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/postgres`,

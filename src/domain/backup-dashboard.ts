@@ -1,6 +1,7 @@
 // What dashboards ask about an organization's backups: health and statistics.
 import type { Db } from '../db/client';
 import { withTenant } from '../db/context';
+import { NotFoundError } from './errors';
 
 /** Midnight of `now`'s calendar day in the given IANA zone, as an instant. */
 export function startOfDayIn(now: Date, timeZone: string): Date {
@@ -47,6 +48,10 @@ export async function backupHealth(db: Db, orgId: string, now: Date) {
 
 export async function backupStats(db: Db, orgId: string, strategyId?: string) {
   return withTenant(db, orgId, async (tx) => {
+    // A strategy id of another organization (or none) reads as not found, never as empty stats.
+    if (strategyId && !(await tx.strategy.findFirst({ where: { id: strategyId, orgId }, select: { id: true } }))) {
+      throw new NotFoundError('Strategy');
+    }
     const agg = await tx.recoveryPoint.aggregate({
       where: { orgId, strategyId, deletingSince: null },
       _count: { _all: true },

@@ -39,6 +39,12 @@ export interface StrategyInput {
 export type UpdateStrategyInput = { [K in keyof StrategyInput]?: StrategyInput[K] | null };
 
 export const MAX_DESTINATIONS = 10;
+
+/** Throws NotFoundError unless the strategy exists in the organization (RLS hides other orgs' rows too). */
+export async function requireStrategy(db: Db, orgId: string, id: string): Promise<void> {
+  const found = await withTenant(db, orgId, (tx) => tx.strategy.findFirst({ where: { id, orgId }, select: { id: true } }));
+  if (!found) throw new NotFoundError('Strategy');
+}
 const LEVELS: Record<Compression, [number, number] | null> = { ZSTD: [1, 19], GZIP: [1, 9], NONE: null };
 const MAX_BIGINT = 9_223_372_036_854_775_807n;
 

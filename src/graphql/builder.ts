@@ -5,7 +5,7 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
-import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind, isObjectType, type GraphQLSchema } from 'graphql';
 import type PrismaTypes from '../db/generated/pothos-types';
 import { getDatamodel } from '../db/generated/pothos-types';
 import type { Db } from '../db/client';
@@ -21,6 +21,11 @@ export const ROLE_SCOPES: Record<'member' | 'operator' | 'admin' | 'auditor' | '
   auditor: ['OWNER', 'ADMIN', 'AUDITOR'],
   owner: ['OWNER'],
 };
+
+function isNodeTypeName(schema: GraphQLSchema, name: string): boolean {
+  const type = schema.getType(name);
+  return isObjectType(type) && type.getInterfaces().some((i) => i.name === 'Node');
+}
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -48,11 +53,28 @@ export const builder = new SchemaBuilder<{
       ctx.viewer ? new ForbiddenError('Your role does not allow this') : new GraphQLError('Authentication required', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } }),
   },
   relay: {
+    // An id naming a type that is not a Node here (forged, or from a newer API) reads as not
+    // found, like an id of another organization, instead of failing the whole `nodes` list.
+    nodeQueryOptions: {
+      resolve: (_root, { id }, _ctx, info, resolveNode) => (isNodeTypeName(info.schema, id.typename) ? resolveNode(id) : null),
+    },
+    nodesQueryOptions: {
+      resolve: async (_root, args, _ctx, info, resolveNodes) => {
+        const all = args.ids;
+        const known = all.filter((id) => isNodeTypeName(info.schema, id.typename));
+        // plugin-relay 4.8's resolveNodes callback ignores its argument and reads args.ids.
+        args.ids = known;
+        const resolved = known.length ? await resolveNodes(known) : [];
+        return all.map((id) => (known.includes(id) ? resolved[known.indexOf(id)] : null));
+      },
+    },
     clientMutationId: 'omit',
     cursorType: 'String',
     brandLoadedObjects: true,
   },
-  errors: { defaultTypes: [] },
+  // Input validation failures become typed ValidationError results. They are returned before
+  // authorization runs, which is safe here: they describe the caller's own input, never data.
+  errors: { defaultTypes: [], unsafelyHandleInputErrors: true },
   validation: {
     validationError: (result) =>
       new ValidationError(

@@ -10,6 +10,7 @@ import type { AppServices } from '../services';
 import { buildContext, requestIdFrom } from '../graphql/context-factory';
 import type { GraphQLContext } from '../graphql/context';
 import { readiness } from './health';
+import { DomainError } from '../domain/errors';
 
 export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, GraphQLContext>;
@@ -45,6 +46,11 @@ export function buildApp(app: AppServices, schema: GraphQLSchema): App {
       maskError(error, message) {
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
+        // An expected domain failure in a field without typed error results (e.g. a list filtered
+        // by an id that is not visible) is the caller's mistake, not a server fault: say so.
+        if (original instanceof DomainError) {
+          return new GraphQLError(original.message, { nodes: error instanceof GraphQLError ? error.nodes : undefined, path: error instanceof GraphQLError ? error.path : undefined, extensions: { code: original.code } });
+        }
         const requestId = (error instanceof GraphQLError && (error.extensions?.requestId as string)) || undefined;
         app.log.error({ err: original, requestId }, 'unexpected error');
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}) } });
@@ -67,6 +73,10 @@ export function buildApp(app: AppServices, schema: GraphQLSchema): App {
               if (!('errors' in result) || !result.errors) return;
               for (const e of result.errors) {
                 if (!e.originalError || e.originalError instanceof GraphQLError) continue;
+                if (e.originalError instanceof DomainError) {
+                  ctx.log.info({ code: e.originalError.code, path: e.path }, e.originalError.message);
+                  continue;
+                }
                 ctx.log.error({ err: e.originalError, path: e.path }, 'resolver failed');
                 (e.extensions as Record<string, unknown>).requestId = ctx.requestId;
               }

@@ -3,6 +3,8 @@ import { RoleEnum } from '../organization/types';
 
 export const ApiKeyRef = builder.prismaNode('ApiKey', {
   id: { field: 'id' },
+  // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
+  nullable: true,
   authScopes: (k, ctx) => !!ctx.viewer && k.orgId === ctx.viewer.orgId,
   fields: (t) => ({
     name: t.exposeString('name'),

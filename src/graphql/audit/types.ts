@@ -4,6 +4,8 @@ export const ActorTypeEnum = builder.enumType('ActorType', { values: ['USER', 'A
 
 export const AuditEventRef = builder.prismaNode('AuditEvent', {
   id: { field: 'id' },
+  // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
+  nullable: true,
   authScopes: (e, ctx) => !!ctx.viewer && e.orgId === ctx.viewer.orgId,
   fields: (t) => ({
     seq: t.exposeInt('seq'),

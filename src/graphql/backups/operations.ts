@@ -1,9 +1,19 @@
 import { cancelBackupJob, triggerBackup } from '../../domain/backups';
 import { backupHealth, backupStats } from '../../domain/backup-dashboard';
+import { requireStrategy } from '../../domain/strategies';
 import { builder } from '../builder';
+import type { GraphQLContext } from '../context';
 import { MUTATION_ERRORS } from '../errors/types';
 import { decodeId } from '../ids';
 import { BackupJobRef, JobStatusEnum } from './types';
+
+/** A strategy filter must name a strategy of the viewer's organization: another one reads as not found. */
+async function visibleStrategyId(ctx: GraphQLContext, globalId: string | number | null | undefined, path: string[]): Promise<string | undefined> {
+  if (globalId === null || globalId === undefined) return undefined;
+  const id = decodeId(String(globalId), 'Strategy', path);
+  await requireStrategy(ctx.app.db, ctx.viewer!.orgId, id);
+  return id;
+}
 
 const idInput = (name: string) => builder.inputType(name, { fields: (t) => ({ id: t.id({ required: true }) }) });
 
@@ -39,12 +49,12 @@ builder.queryFields((t) => ({
     cursor: 'id',
     authScopes: { member: true },
     args: { filter: t.arg({ type: BackupJobFilter, required: false }) },
-    resolve: (query, _root, { filter }, ctx) =>
+    resolve: async (query, _root, { filter }, ctx) =>
       ctx.db!.backupJob.findMany({
         ...query,
         where: {
           orgId: ctx.viewer!.orgId,
-          strategyId: filter?.strategyId ? decodeId(String(filter.strategyId), 'Strategy', ['filter', 'strategyId']) : undefined,
+          strategyId: await visibleStrategyId(ctx, filter?.strategyId, ['filter', 'strategyId']),
           status: filter?.status?.length ? { in: filter.status } : undefined,
         },
         orderBy: { id: 'desc' },
@@ -55,10 +65,10 @@ builder.queryFields((t) => ({
     cursor: 'id',
     authScopes: { member: true },
     args: { strategyId: t.arg.id({ required: false }) },
-    resolve: (query, _root, args, ctx) =>
+    resolve: async (query, _root, args, ctx) =>
       ctx.db!.recoveryPoint.findMany({
         ...query,
-        where: { orgId: ctx.viewer!.orgId, strategyId: args.strategyId ? decodeId(String(args.strategyId), 'Strategy', ['strategyId']) : undefined },
+        where: { orgId: ctx.viewer!.orgId, strategyId: await visibleStrategyId(ctx, args.strategyId, ['strategyId']) },
         orderBy: { id: 'desc' },
       }),
   }),
@@ -114,6 +124,8 @@ builder.queryFields((t) => ({
   backupStats: t.field({
     type: StatsRef,
     authScopes: { member: true },
+    errors: { types: MUTATION_ERRORS },
+    description: 'Recovery point statistics of the organization, or of one strategy',
     args: { strategyId: t.arg.id({ required: false }) },
     resolve: (_root, args, ctx) =>
       backupStats(ctx.app.db, ctx.viewer!.orgId, args.strategyId ? decodeId(String(args.strategyId), 'Strategy', ['strategyId']) : undefined),

@@ -6,6 +6,8 @@ export const CompressionEnum = builder.enumType('Compression', { values: ['ZSTD'
 
 export const BackupJobRef = builder.prismaNode('BackupJob', {
   id: { field: 'id' },
+  // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
+  nullable: true,
   authScopes: (j, ctx) => !!ctx.viewer && j.orgId === ctx.viewer.orgId,
   fields: (t) => ({
     strategy: t.relation('strategy'),
@@ -47,6 +49,8 @@ export const ArtifactRef = builder.prismaObject('Artifact', {
 
 export const RecoveryPointRef = builder.prismaNode('RecoveryPoint', {
   id: { field: 'id' },
+  // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
+  nullable: true,
   authScopes: (p, ctx) => !!ctx.viewer && p.orgId === ctx.viewer.orgId,
   fields: (t) => ({
     strategy: t.relation('strategy', { nullable: true }),
@@ -69,6 +73,8 @@ export const RecoveryPointRef = builder.prismaNode('RecoveryPoint', {
 
 export const MissedRunRef = builder.prismaNode('MissedRun', {
   id: { field: 'id' },
+  // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
+  nullable: true,
   authScopes: (m, ctx) => !!ctx.viewer && m.orgId === ctx.viewer.orgId,
   fields: (t) => ({
     strategy: t.relation('strategy'),

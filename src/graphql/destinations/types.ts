@@ -5,6 +5,8 @@ export const DestinationStatusEnum = builder.enumType('DestinationStatus', { val
 
 export const DestinationRef = builder.prismaNode('Destination', {
   id: { field: 'id' },
+  // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
+  nullable: true,
   authScopes: (d, ctx) => !!ctx.viewer && d.orgId === ctx.viewer.orgId,
   fields: (t) => ({
     name: t.exposeString('name'),

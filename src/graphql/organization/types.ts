@@ -5,6 +5,8 @@ export const OrgLockModeEnum = builder.enumType('OrgLockMode', { values: ['NONE'
 
 export const UserRef = builder.prismaNode('User', {
   id: { field: 'id' },
+  // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
+  nullable: true,
   fields: (t) => ({
     email: t.exposeString('email'),
     name: t.exposeString('name', { nullable: true }),
@@ -13,6 +15,8 @@ export const UserRef = builder.prismaNode('User', {
 
 export const MembershipRef = builder.prismaNode('Membership', {
   id: { field: 'id' },
+  // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
+  nullable: true,
   authScopes: (m, ctx) => !!ctx.viewer && m.orgId === ctx.viewer.orgId,
   fields: (t) => ({
     role: t.expose('role', { type: RoleEnum }),
@@ -23,6 +27,8 @@ export const MembershipRef = builder.prismaNode('Membership', {
 
 export const OrganizationRef = builder.prismaNode('Organization', {
   id: { field: 'id' },
+  // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
+  nullable: true,
   authScopes: (o, ctx) => !!ctx.viewer && o.id === ctx.viewer.orgId,
   fields: (t) => ({
     slug: t.exposeString('slug'),

@@ -2,6 +2,8 @@ import { builder } from '../builder';
 
 export const RetentionPolicyRef = builder.prismaNode('RetentionPolicy', {
   id: { field: 'id' },
+  // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
+  nullable: true,
   authScopes: (p, ctx) => !!ctx.viewer && p.orgId === ctx.viewer.orgId,
   fields: (t) => ({
     name: t.exposeString('name'),

@@ -5,6 +5,8 @@ export const DumpFormatEnum = builder.enumType('DumpFormat', { values: ['CUSTOM'
 
 export const SourceRef = builder.prismaNode('Source', {
   id: { field: 'id' },
+  // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
+  nullable: true,
   authScopes: (s, ctx) => !!ctx.viewer && s.orgId === ctx.viewer.orgId,
   fields: (t) => ({
     name: t.exposeString('name'),

@@ -6,6 +6,8 @@ export const StrategyStatusEnum = builder.enumType('StrategyStatus', { values: [
 
 export const StrategyRef = builder.prismaNode('Strategy', {
   id: { field: 'id' },
+  // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
+  nullable: true,
   authScopes: (s, ctx) => !!ctx.viewer && s.orgId === ctx.viewer.orgId,
   fields: (t) => ({
     name: t.exposeString('name'),

@@ -1,0 +1,206 @@
+// A destination that is a directory on this machine (or a mounted volume). Writes are atomic
+// and durable: temp file in the same directory → fsync → rename → fsync of the directory, so a
+// crash leaves either the old state or the complete object, plus at worst a temp file that
+// sweepPartials() removes.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, opendir, realpath, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { addAbortSignal, type Readable } from 'node:stream';
+import { reasonForFailure } from '../cancellation';
+import { BackupError, DestinationError, PathEscapeError } from '../errors';
+import { ByteCounter } from '../pipeline/byte-counter';
+import { keySegments, validatePrefix } from './object-key';
+import { probeDestination } from './probe';
+import type { Destination, ObjectInfo, ProbeResult, PutOptions, PutResult } from './types';
+
+/** Suffix of in-progress writes; list() hides them and sweepPartials() removes stale ones. */
+export const PARTIAL_SUFFIX = '.ks-partial';
+
+export interface LocalDestinationOptions {
+  /** Absolute (or cwd-relative) directory every key lives under. Created if missing. */
+  root: string;
+  /** File mode of stored objects; backups are private by default. */
+  fileMode?: number;
+}
+
+export class LocalDestination implements Destination {
+  readonly kind = 'LOCAL' as const;
+  readonly root: string;
+  private readonly fileMode: number;
+
+  constructor(opts: LocalDestinationOptions) {
+    this.root = path.resolve(opts.root);
+    this.fileMode = opts.fileMode ?? 0o600;
+  }
+
+  /** Absolute path of `key`; throws PathEscapeError for keys that are not plain relative paths. */
+  resolve(key: string): string {
+    const full = path.join(this.root, ...keySegments(key));
+    const rel = path.relative(this.root, full);
+    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) throw new PathEscapeError(key);
+    return full;
+  }
+
+  async put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
+    const target = this.resolve(key);
+    const dir = path.dirname(target);
+    const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`);
+    let created = false;
+    try {
+      await mkdir(dir, { recursive: true });
+      await this.assertRealInside(dir, key);
+      const fh = await open(temp, 'wx', this.fileMode);
+      created = true;
+      const counter = new ByteCounter();
+      // The stream owns the handle: `flush` fsyncs before it closes, and a failed or aborted
+      // pipeline destroys the stream, which closes the handle too. (Closing a FileHandle that a
+      // non-autoClose stream still references waits forever on Node 24.)
+      await pipeline(body, counter, fh.createWriteStream({ flush: true }), { signal: opts.signal });
+      await rename(temp, target);
+      created = false;
+      await fsyncDirectory(dir);
+      return { key, bytes: counter.bytes };
+    } catch (err) {
+      if (created) await unlink(temp).catch(() => undefined);
+      throw this.wrap('put', key, reasonForFailure(err, opts.signal));
+    }
+  }
+
+  async get(key: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const file = this.resolve(key);
+    try {
+      const fh = await open(file, 'r');
+      const stream = fh.createReadStream();
+      return opts.signal ? addAbortSignal(opts.signal, stream) : stream;
+    } catch (err) {
+      throw this.wrap('get', key, err);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    const file = this.resolve(key);
+    try {
+      const st = await stat(file);
+      return st.isFile() ? { key, size: st.size, modifiedAt: st.mtime } : null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw this.wrap('head', key, err);
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.head(key)) !== null;
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.resolve(key);
+    try {
+      await unlink(file);
+    } catch (err) {
+      if (!isNotFound(err)) throw this.wrap('delete', key, err);
+      return;
+    }
+    await fsyncDirectory(path.dirname(file)).catch(() => undefined);
+    await this.pruneEmptyParents(path.dirname(file));
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    validatePrefix(prefix);
+    // Walk only the directory the prefix names; its last partial segment filters names.
+    const base = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    yield* this.walk(base ? path.join(this.root, ...base.split('/')) : this.root, base, prefix);
+  }
+
+  probe(): Promise<ProbeResult> {
+    return probeDestination(this);
+  }
+
+  /** Removes temp files of writes that crashed more than `olderThanMs` ago; returns their paths. */
+  async sweepPartials(olderThanMs: number): Promise<string[]> {
+    const removed: string[] = [];
+    const cutoff = Date.now() - olderThanMs;
+    const visit = async (dir: string): Promise<void> => {
+      let handle;
+      try {
+        handle = await opendir(dir);
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw err;
+      }
+      for await (const entry of handle) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) await visit(full);
+        else if (entry.isFile() && entry.name.endsWith(PARTIAL_SUFFIX)) {
+          const st = await stat(full).catch(() => undefined);
+          if (st && st.mtimeMs <= cutoff) {
+            await unlink(full).catch(() => undefined);
+            removed.push(full);
+          }
+        }
+      }
+    };
+    await visit(this.root);
+    return removed;
+  }
+
+  private async *walk(dir: string, relDir: string, prefix: string): AsyncGenerator<ObjectInfo> {
+    let names: string[];
+    try {
+      const handle = await opendir(dir);
+      names = [];
+      for await (const e of handle) names.push(e.name);
+    } catch (err) {
+      if (isNotFound(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+      throw this.wrap('list', prefix, err);
+    }
+    names.sort();
+    for (const name of names) {
+      if (name.endsWith(PARTIAL_SUFFIX)) continue;
+      const key = relDir ? `${relDir}/${name}` : name;
+      // Descend into directories that could still contain matching keys.
+      if (!key.startsWith(prefix) && !prefix.startsWith(`${key}/`)) continue;
+      const full = path.join(dir, name);
+      const st = await stat(full).catch(() => undefined);
+      if (!st) continue;
+      if (st.isDirectory()) yield* this.walk(full, key, prefix);
+      else if (st.isFile() && key.startsWith(prefix)) yield { key, size: st.size, modifiedAt: st.mtime };
+    }
+  }
+
+  /** A symlinked directory inside the root must not lead writes outside of it. */
+  private async assertRealInside(dir: string, key: string): Promise<void> {
+    const [realRoot, realDir] = await Promise.all([realpath(this.root), realpath(dir)]);
+    const rel = path.relative(realRoot, realDir);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new PathEscapeError(key, `object key ${JSON.stringify(key)} resolves outside the destination root through a symlink`);
+  }
+
+  private async pruneEmptyParents(dir: string): Promise<void> {
+    // Keep the tree tidy after retention deletes; stop at the first non-empty directory.
+    while (dir !== this.root && dir.startsWith(this.root + path.sep)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        return;
+      }
+      dir = path.dirname(dir);
+    }
+  }
+
+  private wrap(operation: string, key: string, err: unknown): Error {
+    return err instanceof BackupError ? err : new DestinationError(`local ${operation}`, key, err);
+  }
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
