@@ -11,7 +11,11 @@ export type BackupErrorCode =
   | 'SIZE_LIMIT_EXCEEDED'
   | 'DESTINATION_ERROR'
   | 'SOURCE_CHANGED'
-  | 'CANCELLED';
+  | 'SOURCE_NOT_FOUND'
+  | 'SOURCE_ACCESS_FAILED'
+  | 'CANCELLED'
+  | 'TIMEOUT'
+  | 'INTERRUPTED';
 
 export class BackupError extends Error {
   readonly code: BackupErrorCode;
@@ -104,6 +108,24 @@ export class SourceChangedError extends BackupError {
   }
 }
 
+/** The source does not exist: a missing directory, or a database the server does not know. */
+export class SourceNotFoundError extends BackupError {
+  constructor(readonly source: string, message: string) {
+    super('SOURCE_NOT_FOUND', message);
+  }
+}
+
+/**
+ * Connecting to or querying a source failed (authentication, network, permissions, a bad
+ * connection URL). `sqlState` is the PostgreSQL error code when there is one (e.g. 28P01 for a
+ * wrong password), so retry decisions need not parse the message. Messages never carry secrets.
+ */
+export class SourceAccessError extends BackupError {
+  constructor(message: string, readonly sqlState?: string) {
+    super('SOURCE_ACCESS_FAILED', message);
+  }
+}
+
 export class CancelledError extends BackupError {
   constructor(reason?: unknown) {
     super('CANCELLED', reason instanceof Error && reason.message ? `cancelled: ${reason.message}` : 'cancelled', {
@@ -114,4 +136,18 @@ export class CancelledError extends BackupError {
 
 export function isBackupError(err: unknown): err is BackupError {
   return err instanceof BackupError;
+}
+
+/** The run took longer than its strategy allows. */
+export class JobTimeoutError extends BackupError {
+  constructor(readonly seconds: number) {
+    super('TIMEOUT', `the backup did not finish within its ${seconds}-second timeout`);
+  }
+}
+
+/** The worker holding the job stopped it (shutdown, lost queue lease): the queue retries it. */
+export class InterruptedError extends BackupError {
+  constructor(reason?: unknown) {
+    super('INTERRUPTED', `interrupted by the worker${reason instanceof Error && reason.message ? `: ${reason.message}` : ''}`, { cause: reason });
+  }
 }
