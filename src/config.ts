@@ -24,9 +24,14 @@ const EnvSchema = z.object({
   JWT_AUDIENCE: z.string().default('keepsake-api'),
   STORAGE_ROOT: z.string().optional(),
   PG_BIN_DIR: z.string().optional(),
+  DIRECTORY_SOURCE_ROOTS: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v.split(':').filter(Boolean).every((p) => p.startsWith('/')), 'must be a colon-separated list of absolute paths'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GRAPHIQL: bool.optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  QUEUE_SUPERVISE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   SEED_DEMO: bool.default(true),
 });
 
@@ -47,9 +52,16 @@ export interface AppConfig {
     | { kind: 'jwks-file'; path: string; issuer: string; audience: string; devSecret?: string };
   storageRoot: string;
   pgBinDir?: string;
+  /**
+   * Directories DIRECTORY sources must live in. Undefined: anywhere (development only). Empty: none
+   * (production without DIRECTORY_SOURCE_ROOTS), so a tenant cannot archive the worker host's files.
+   */
+  directorySourceRoots?: string[];
   logLevel: Env['LOG_LEVEL'];
   graphiql: boolean;
   workerConcurrency: number;
+  /** How often the queue looks for jobs whose worker stopped sending heartbeats (or expired). */
+  queueSuperviseSeconds: number;
   seedDemo: boolean;
 }
 
@@ -102,9 +114,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     jwt,
     storageRoot: path.resolve(e.STORAGE_ROOT ?? path.join(dataDir, 'storage')),
     pgBinDir: e.PG_BIN_DIR,
+    directorySourceRoots: e.DIRECTORY_SOURCE_ROOTS !== undefined ? e.DIRECTORY_SOURCE_ROOTS.split(':').filter(Boolean) : production ? [] : undefined,
     logLevel: e.LOG_LEVEL,
     graphiql: e.GRAPHIQL ?? !production,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    queueSuperviseSeconds: e.QUEUE_SUPERVISE_SECONDS,
     seedDemo: e.SEED_DEMO,
   };
 }

@@ -46,6 +46,7 @@ async function main() {
     const workers = await startWorkers(services);
     stops.push(() => workers.stop());
   }
+  log.info({ api: runApi, workers: runWorkers, pid: process.pid }, 'started');
 
   if (url) {
     const lines = [`Keepsake is running: ${url}` + (config.graphiql ? ' (GraphiQL in the browser)' : ''), `WebSocket subscriptions: ${url.replace(/^http/, 'ws')}`];

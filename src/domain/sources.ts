@@ -4,7 +4,7 @@ import type { Db } from '../db/client';
 import { withTenant } from '../db/context';
 import type { DumpFormat } from '../db/generated/prisma/enums';
 import { recordAudit } from '../audit/writer';
-import { sealSecret } from '../crypto/sealed';
+import { openSecret, sealSecret } from '../crypto/sealed';
 import type { OrgScope } from './actor';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { conflictOnDuplicate } from './unique';
@@ -54,6 +54,12 @@ function directoryPath(p: string): string {
 }
 
 const sealAad = (orgId: string) => `source:${orgId}`;
+
+/** The plaintext connection URL of a POSTGRES source, for the worker that dumps it (never for the API). */
+export function openConnectionUrl(masterKey: Buffer, source: { orgId: string; connectionUrlSealed: Uint8Array | null }): string {
+  if (!source.connectionUrlSealed) throw new Error('the source has no connection URL');
+  return openSecret(masterKey, source.connectionUrlSealed, sealAad(source.orgId));
+}
 
 export async function createPostgresSource(db: Db, masterKey: Buffer, scope: OrgScope, input: PostgresSourceInput) {
   const hint = connectionHint(input.connectionUrl);
