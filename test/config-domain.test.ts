@@ -1,32 +1,23 @@
 // Configuration through the real API: destinations (LOCAL under a temp storage root, S3 against
 // a real s3rver), retention policies and strategies. Checks secrets never come back, every
 // change is audited, and bad input is a typed error that writes nothing.
-import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestOrg } from './support/app';
+import { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, startS3, type TestS3 } from './support/s3';
 import { globalId } from './support/seed-objects';
 
-interface S3rverInstance {
-  run(): Promise<{ port: number; address: string }>;
-  close(): Promise<void>;
-}
-// s3rver ships no types; it is a CommonJS class.
-const S3rver = createRequire(import.meta.url)('s3rver') as new (opts: Record<string, unknown>) => S3rverInstance;
-
 const BUCKET = 'keepsake-config-test';
-const ACCESS_KEY_ID = 'S3RVER';
-const SECRET_ACCESS_KEY = 'S3RVER';
+const ACCESS_KEY_ID = S3_ACCESS_KEY_ID;
+const SECRET_ACCESS_KEY = S3_SECRET_ACCESS_KEY;
 
 let t: TestApp;
 let org: TestOrg;
 let other: TestOrg;
-let s3: S3rverInstance;
-let s3Dir: string;
+let s3: TestS3;
 let s3Endpoint: string;
 let superuser: pg.Client;
 
@@ -34,10 +25,8 @@ beforeAll(async () => {
   t = await startTestApp();
   org = await t.createOrg();
   other = await t.createOrg();
-  s3Dir = await mkdtemp(path.join(tmpdir(), 'keepsake-s3rver-'));
-  s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3Dir, configureBuckets: [{ name: BUCKET }] });
-  const { port } = await s3.run();
-  s3Endpoint = `http://127.0.0.1:${port}`;
+  s3 = await startS3([BUCKET]);
+  s3Endpoint = s3.endpoint;
   superuser = new pg.Client({ connectionString: t.db.url });
   await superuser.connect();
 });
@@ -46,7 +35,6 @@ afterAll(async () => {
   await superuser?.end();
   await s3?.close();
   await t?.stop();
-  if (s3Dir) await rm(s3Dir, { recursive: true, force: true });
 });
 
 type Payload = {

@@ -1,0 +1,184 @@
+// Workers in other processes, as in production (`npm start -- --worker-only`): progress published by
+// a worker process reaches a subscriber of this process's API through LISTEN/NOTIFY, and a worker
+// killed with SIGKILL mid-backup leaves no job stuck RUNNING, no recovery point of its own and,
+// after the sweep, no file.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { print } from 'graphql';
+import { createClient } from 'graphql-ws';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { sweepBackups } from '../../src/domain/backup-sweep';
+import { queues } from '../../src/jobs/queues';
+import {
+  BackupJobDocument, BackupJobUpdatedDocument, CreateLocalDestinationDocument, CreatePostgresSourceDocument, CreateStrategyDocument,
+  TriggerBackupDocument, type JobStateFragment,
+} from '../generated/graphql';
+import { startTestApp, type TestApp, type TestOrg } from '../support/app';
+import { createEmptyDatabase, type TestDatabase } from '../support/db';
+
+let t: TestApp;
+let org: TestOrg;
+let source: TestDatabase;
+let superuser: pg.Client;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  t = await startTestApp({ QUEUE_SUPERVISE_SECONDS: '1' });
+  org = await t.createOrg();
+  source = await createEmptyDatabase();
+  const c = new pg.Client({ connectionString: source.url });
+  await c.connect();
+  await c.query(`CREATE TABLE items (id serial PRIMARY KEY, label text); INSERT INTO items (label) SELECT 'item ' || g FROM generate_series(1, 5000) g;`);
+  await c.end();
+  superuser = new pg.Client({ connectionString: t.db.url });
+  await superuser.connect();
+  // The shortest heartbeat pg-boss allows: a killed worker is noticed within seconds, not minutes.
+  await t.services.boss.updateQueue(queues.backup.name, { heartbeatSeconds: 10, retryDelay: 1, retryBackoff: false });
+});
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await superuser?.end();
+  await t?.stop();
+  await source?.drop();
+});
+
+/** `npm start -- --worker-only` against the test database, as its own OS process. */
+async function startWorkerProcess(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--worker-only'], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      DATABASE_URL: t.db.url,
+      MASTER_KEY: t.config.masterKey,
+      STORAGE_ROOT: t.storageRoot,
+      DATA_DIR: path.dirname(t.storageRoot),
+      SEED_DEMO: 'false',
+      LOG_LEVEL: 'info',
+      QUEUE_SUPERVISE_SECONDS: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${out}`)), 30_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"msg":"started"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${out}`)));
+  });
+  return child;
+}
+
+async function setupStrategy(name: string): Promise<string> {
+  const admin = org.users.ADMIN.token;
+  const dest = await t.request(admin, CreateLocalDestinationDocument, { input: { name, path: `xp/${name}` } });
+  const src = await t.request(admin, CreatePostgresSourceDocument, { input: { name, connectionUrl: source.url } });
+  const ids = [dest.data!.createLocalDestination, src.data!.createPostgresSource].map((p) => ('data' in p ? p.data.id : undefined));
+  const s = await t.request(admin, CreateStrategyDocument, { input: { name, sourceId: ids[1]!, destinationIds: [ids[0]!], cron: '0 3 * * *' } });
+  return (s.data!.createStrategy as { data: { id: string } }).data.id;
+}
+
+async function trigger(strategyId: string): Promise<string> {
+  const r = await t.request(org.users.OPERATOR.token, TriggerBackupDocument, { strategyId });
+  return (r.data!.triggerBackup as { data: { id: string } }).data.id;
+}
+
+async function waitFor(id: string, done: (j: JobStateFragment) => boolean, timeoutMs = 60_000): Promise<JobStateFragment> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const j = (await t.request(org.users.VIEWER.token, BackupJobDocument, { id })).data!.node as JobStateFragment;
+    if (done(j)) return j;
+    if (Date.now() > until) throw new Error(`job stayed ${j.status}/${j.phase}: ${j.error ?? ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1]!;
+const workerOf = async (jobId: string) => (await superuser.query(`SELECT "workerId" FROM "BackupJob" WHERE id = $1`, [rawId(jobId)])).rows[0]?.workerId as string | null;
+
+async function lockItems(): Promise<pg.Client> {
+  const holder = new pg.Client({ connectionString: source.url });
+  await holder.connect();
+  await holder.query('BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE');
+  return holder;
+}
+
+describe('a worker in another process', () => {
+  it('streams progress to a subscriber of this API process', async () => {
+    const worker = await startWorkerProcess();
+    const strategyId = await setupStrategy('progress');
+    const holder = await lockItems();
+    const client = createClient({ url: t.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${org.users.VIEWER.token}` }, retryAttempts: 0 });
+    try {
+      const jobId = await trigger(strategyId);
+      const seen: Array<{ status: string; phase: string | null }> = [];
+      const final = new Promise<void>((resolve, reject) => {
+        client.subscribe({ query: print(BackupJobUpdatedDocument), variables: { id: jobId } }, {
+          next: (m) => {
+            const e = (m.data as { backupJobUpdated?: { status: string; phase: string | null } }).backupJobUpdated;
+            if (!e) return reject(new Error(JSON.stringify(m.errors)));
+            seen.push(e);
+            if (e.status === 'SUCCEEDED' || e.status === 'FAILED') resolve();
+          },
+          error: reject,
+          complete: () => undefined,
+        });
+      });
+      await waitFor(jobId, (j) => j.status === 'RUNNING');
+      expect(await workerOf(jobId)).toMatch(new RegExp(`:${worker.pid}$`));
+      await holder.query('ROLLBACK');
+      await Promise.race([final, new Promise((_, rej) => setTimeout(() => rej(new Error(`no final event, saw ${JSON.stringify(seen)}`)), 30_000))]);
+      expect(seen.some((e) => e.status === 'RUNNING')).toBe(true);
+      expect(seen.at(-1)!.status).toBe('SUCCEEDED');
+    } finally {
+      await holder.end().catch(() => undefined);
+      await client.dispose();
+      worker.kill('SIGTERM');
+    }
+  });
+
+  it('killed with SIGKILL mid-backup: the job is retried by another worker, ends with one point, and nothing of the dead attempt remains', async () => {
+    const first = await startWorkerProcess();
+    const strategyId = await setupStrategy('sigkill');
+    const holder = await lockItems();
+    let second: ChildProcess | undefined;
+    try {
+      const jobId = await trigger(strategyId);
+      await waitFor(jobId, (j) => j.status === 'RUNNING');
+      expect(await workerOf(jobId)).toMatch(new RegExp(`:${first.pid}$`));
+      first.kill('SIGKILL');
+      await new Promise((r) => first.once('exit', r));
+      second = await startWorkerProcess();
+      await holder.query('ROLLBACK');
+      const done = await waitFor(jobId, (j) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status), 90_000).catch(async (err) => {
+        console.error('DBG', JSON.stringify((await superuser.query(`SELECT state, retry_count, heartbeat_seconds, heartbeat_on, started_on, now() FROM pgboss.job WHERE name = 'backup'`)).rows));
+        throw err;
+      });
+      expect(done.status, done.error ?? '').toBe('SUCCEEDED');
+      expect(done.attempt).toBeGreaterThanOrEqual(2);
+      expect(await workerOf(jobId)).toMatch(new RegExp(`:${second.pid}$`));
+      const points = await superuser.query(`SELECT count(*)::int AS n FROM "RecoveryPoint" WHERE "backupJobId" = $1`, [rawId(jobId)]);
+      expect(points.rows[0].n).toBe(1);
+
+      // The dead attempt's temp file is swept; only the catalogued artifact and its manifest stay.
+      await sweepBackups(t.services.db, t.services.boss, { masterKey: t.services.masterKey, storageRoot: t.storageRoot }, t.services.log, { graceMs: 0 });
+      const dir = path.join(t.storageRoot, org.id, 'xp', 'sigkill');
+      const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+      expect(files).toEqual([path.basename(done.recoveryPoint!.artifacts[0]!.key), 'manifest.json'].sort());
+    } finally {
+      await holder.end().catch(() => undefined);
+      second?.kill('SIGTERM');
+    }
+  }, 150_000);
+});

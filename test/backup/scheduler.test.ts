@@ -1,0 +1,107 @@
+// The scheduler against a real database and queue: two schedulers racing for the same slot enqueue
+// it once, slots that can no longer start inside their window are recorded as missed and shown to
+// dashboards, paused strategies wait, and nextRunAt/lastRunAt stay true.
+import pg from 'pg';
+import type { PgBoss } from 'pg-boss';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, type Db } from '../../src/db/client';
+import { schedulerTick } from '../../src/domain/scheduler';
+import { startBoss } from '../../src/jobs/boss';
+import { queues } from '../../src/jobs/queues';
+import { startTestApp, type TestApp, type TestOrg } from '../support/app';
+
+let t: TestApp;
+let org: TestOrg;
+let superuser: pg.Client;
+// A second "process": its own Prisma client and its own pg-boss instance on the same database.
+let db2: Db;
+let boss2: PgBoss;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  org = await t.createOrg();
+  superuser = new pg.Client({ connectionString: t.db.url });
+  await superuser.connect();
+  db2 = createDb(t.db.url);
+  boss2 = await startBoss(t.db.url, { schedule: false, supervise: false });
+});
+
+afterAll(async () => {
+  await boss2?.stop({ graceful: false });
+  await db2?.$disconnect();
+  await superuser?.end();
+  await t?.stop();
+});
+
+async function createStrategy(name: string, cron: string, extra = ''): Promise<string> {
+  const admin = org.users.ADMIN.token;
+  const dest = await t.gql<{ createLocalDestination: { data: { id: string } } }>(admin, `mutation($n: String!) { createLocalDestination(input: { name: $n, path: $n }) { ... on MutationCreateLocalDestinationSuccess { data { id } } } }`, { n: name });
+  const src = await t.gql<{ createDirectorySource: { data: { id: string } } }>(admin, `mutation($n: String!) { createDirectorySource(input: { name: $n, path: "/srv/files" }) { ... on MutationCreateDirectorySourceSuccess { data { id } } } }`, { n: name });
+  const s = await t.gql<{ createStrategy: { data: { id: string } } }>(
+    admin,
+    `mutation($i: CreateStrategyInput!) { createStrategy(input: $i) { ... on MutationCreateStrategySuccess { data { id } } ... on Error { message } } }`,
+    { i: { name, sourceId: src.data!.createDirectorySource.data.id, destinationIds: [dest.data!.createLocalDestination.data.id], cron, ...(extra ? JSON.parse(extra) : {}) } },
+  );
+  expect(s.errors).toBeUndefined();
+  return Buffer.from(s.data!.createStrategy.data.id, 'base64').toString().split(':')[1]!;
+}
+
+const row = async (id: string) => (await superuser.query(`SELECT "nextRunAt", "lastRunAt" FROM "Strategy" WHERE id = $1`, [id])).rows[0] as { nextRunAt: Date | null; lastRunAt: Date | null };
+const jobsOf = async (id: string) => (await superuser.query(`SELECT trigger::text, status::text, "scheduledFor", "queueJobId" FROM "BackupJob" WHERE "strategyId" = $1 ORDER BY "scheduledFor"`, [id])).rows as Array<{ trigger: string; status: string; scheduledFor: Date; queueJobId: string }>;
+const missedOf = async (id: string) => (await superuser.query(`SELECT "slotAt" FROM "MissedRun" WHERE "strategyId" = $1 ORDER BY "slotAt"`, [id])).rows.map((r: { slotAt: Date }) => r.slotAt.toISOString());
+
+describe('schedulerTick', () => {
+  it('enqueues a due slot exactly once when two schedulers race, records the skipped slots and moves nextRunAt', async () => {
+    const id = await createStrategy('every-5', '*/5 * * * *');
+    const now = new Date('2026-11-23T10:07:00Z');
+    // Due since 09:55: slots 09:55, 10:00 and 10:05 have passed; only the newest may still start.
+    await superuser.query(`UPDATE "Strategy" SET "nextRunAt" = '2026-11-23T09:55:00Z' WHERE id = $1`, [id]);
+
+    const results = await Promise.all([schedulerTick(t.services.db, t.services.boss, now), schedulerTick(db2, boss2, now)]);
+    expect(results.reduce((n, r) => n + r.enqueued, 0)).toBe(1);
+
+    const jobs = await jobsOf(id);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ trigger: 'SCHEDULED', status: 'QUEUED' });
+    expect(jobs[0]!.scheduledFor.toISOString()).toBe('2026-11-23T10:05:00.000Z');
+    const queued = await t.services.boss.getJobById(queues.backup.name, jobs[0]!.queueJobId);
+    expect(queued?.state).toBe('created');
+    expect(await missedOf(id)).toEqual(['2026-11-23T09:55:00.000Z', '2026-11-23T10:00:00.000Z']);
+    const after = await row(id);
+    expect(after.nextRunAt!.toISOString()).toBe('2026-11-23T10:10:00.000Z');
+    expect(after.lastRunAt!.toISOString()).toBe(now.toISOString());
+
+    // Ticking again before the next slot changes nothing.
+    const again = await schedulerTick(t.services.db, t.services.boss, new Date('2026-11-23T10:08:00Z'));
+    expect(again).toEqual({ enqueued: 0, missed: 0 });
+    expect(await jobsOf(id)).toHaveLength(1);
+  });
+
+  it('a slot past its start window is recorded as missed, not run, and dashboards see it', async () => {
+    const id = await createStrategy('window', '0 * * * *', JSON.stringify({ startWindowMinutes: 10 }));
+    const now = new Date();
+    const slot = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - 3_600_000); // the previous full hour
+    await superuser.query(`UPDATE "Strategy" SET "nextRunAt" = $2 WHERE id = $1`, [id, slot]);
+    const r = await schedulerTick(t.services.db, t.services.boss, new Date(slot.getTime() + 3_600_000 - 1000));
+    expect(r.enqueued).toBe(0);
+    expect(await jobsOf(id)).toHaveLength(0);
+    expect(await missedOf(id)).toEqual([slot.toISOString()]);
+
+    const viewer = org.users.VIEWER.token;
+    const seen = await t.gql<{ missedRuns: { edges: Array<{ node: { slotAt: string; reason: string } }> }; backupHealth: { missedLast24h: number } }>(
+      viewer, `{ missedRuns(first: 10) { edges { node { slotAt reason } } } backupHealth { missedLast24h } }`,
+    );
+    expect(seen.errors).toBeUndefined();
+    expect(seen.data!.missedRuns.edges.map((e) => e.node.slotAt)).toContain(slot.toISOString());
+    expect(seen.data!.missedRuns.edges.find((e) => e.node.slotAt === slot.toISOString())!.node.reason).toMatch(/10-minute start window/);
+    expect(seen.data!.backupHealth.missedLast24h).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a paused strategy is not scheduled', async () => {
+    const id = await createStrategy('paused', '*/5 * * * *');
+    await superuser.query(`UPDATE "Strategy" SET status = 'PAUSED', "nextRunAt" = '2026-11-23T09:55:00Z' WHERE id = $1`, [id]);
+    await schedulerTick(t.services.db, t.services.boss, new Date('2026-11-23T10:07:00Z'));
+    expect(await jobsOf(id)).toHaveLength(0);
+    expect(await missedOf(id)).toEqual([]);
+  });
+});
