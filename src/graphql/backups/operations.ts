@@ -1,6 +1,8 @@
 import { cancelBackupJob, triggerBackup } from '../../domain/backups';
 import { backupHealth, backupStats } from '../../domain/backup-dashboard';
 import { requireStrategy } from '../../domain/strategies';
+import { NotFoundError } from '../../domain/errors';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { MUTATION_ERRORS } from '../errors/types';
@@ -98,7 +100,10 @@ const HealthRef = builder.objectRef<Awaited<ReturnType<typeof backupHealth>>>('B
     scheduledToday: t.exposeInt('scheduledToday', { description: 'Scheduled slots since midnight (org time zone) that are due' }),
     ranToday: t.exposeInt('ranToday', { description: 'Of those, how many produced a job' }),
     missedLast24h: t.exposeInt('missedLast24h'),
-    failingStrategyIds: t.exposeIDList('failingStrategyIds', { description: 'Strategies whose latest finished job failed' }),
+    failingStrategyIds: t.idList({
+      description: 'Global ids of the strategies whose latest finished job failed',
+      resolve: (h) => h.failingStrategyIds.map((id) => encodeGlobalID('Strategy', id)),
+    }),
     runningJobs: t.exposeInt('runningJobs'),
     nextRunAt: t.expose('nextRunAt', { type: 'DateTime', nullable: true }),
   }),
@@ -124,10 +129,16 @@ builder.queryFields((t) => ({
   backupStats: t.field({
     type: StatsRef,
     authScopes: { member: true },
-    errors: { types: MUTATION_ERRORS },
-    description: 'Recovery point statistics of the organization, or of one strategy',
+    nullable: true,
+    description: 'Recovery point statistics of the organization, or of one strategy (null if the strategy is not found)',
     args: { strategyId: t.arg.id({ required: false }) },
-    resolve: (_root, args, ctx) =>
-      backupStats(ctx.app.db, ctx.viewer!.orgId, args.strategyId ? decodeId(String(args.strategyId), 'Strategy', ['strategyId']) : undefined),
+    resolve: async (_root, args, ctx) => {
+      try {
+        return await backupStats(ctx.app.db, ctx.viewer!.orgId, args.strategyId ? decodeId(String(args.strategyId), 'Strategy', ['strategyId']) : undefined);
+      } catch (err) {
+        if (err instanceof NotFoundError) return null;
+        throw err;
+      }
+    },
   }),
 }));
