@@ -1,6 +1,6 @@
 // pg-boss in its own schema of the application database.
 import { PgBoss } from 'pg-boss';
-import { BOSS_SCHEMA, queues } from './queues';
+import { BOSS_SCHEMA, QUEUE_CREATION_ORDER } from './queues';
 
 export async function startBoss(url: string, opts: { schedule?: boolean; supervise?: boolean; superviseSeconds?: number } = {}): Promise<PgBoss> {
   const boss = new PgBoss({
@@ -14,8 +14,7 @@ export async function startBoss(url: string, opts: { schedule?: boolean; supervi
     max: 5,
   });
   await boss.start();
-  // Dead-letter queues first: a queue can only name an existing one.
-  for (const q of [queues.backupDead, queues.backup, queues.schedulerTick, queues.sweep]) {
+  for (const q of QUEUE_CREATION_ORDER) {
     const existing = await boss.getQueue(q.name);
     if (!existing) await boss.createQueue(q.name, q.options);
   }

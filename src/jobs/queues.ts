@@ -30,6 +30,35 @@ export const queues = {
     payload: z.object({ backupJobId: uuid, orgId: uuid, strategyId: uuid }),
     options: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 300 } satisfies Omit<Queue, 'name'>,
   },
+  restore: {
+    name: 'restore',
+    payload: z.object({ recoveryJobId: uuid, orgId: uuid }),
+    options: {
+      // A restore writes into a target: a blind retry could fight a half-restored database, so
+      // only a lost worker (no heartbeat) is retried; restore failures are reported, not repeated.
+      retryLimit: 1,
+      retryDelay: 10,
+      expireInSeconds: 6 * 3600,
+      heartbeatSeconds: Number(process.env.KEEPSAKE_HEARTBEAT_SECONDS ?? 30),
+      deadLetter: 'restore-dead',
+    } satisfies Omit<Queue, 'name'>,
+  },
+  restoreDead: {
+    name: 'restore-dead',
+    payload: z.object({ recoveryJobId: uuid, orgId: uuid }),
+    options: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 300 } satisfies Omit<Queue, 'name'>,
+  },
+  verify: {
+    name: 'verify',
+    payload: z.object({ verificationId: uuid, orgId: uuid }),
+    options: { policy: 'singleton', retryLimit: 1, retryDelay: 30, expireInSeconds: 6 * 3600, heartbeatSeconds: Number(process.env.KEEPSAKE_HEARTBEAT_SECONDS ?? 30) } satisfies Omit<Queue, 'name'>,
+  },
+  retention: {
+    name: 'retention',
+    payload: z.object({}).passthrough(),
+    // Deletions that failed stay marked and are retried by the next run, not by the queue.
+    options: { policy: 'singleton', retryLimit: 0, expireInSeconds: 1800 } satisfies Omit<Queue, 'name'>,
+  },
   schedulerTick: {
     name: 'scheduler-tick',
     payload: z.object({}).passthrough(),
@@ -44,3 +73,8 @@ export const queues = {
 } as const;
 
 export type BackupPayload = z.infer<typeof queues.backup.payload>;
+
+/** Creation order: a queue can only name a dead-letter queue that already exists. */
+export const QUEUE_CREATION_ORDER = [
+  queues.backupDead, queues.backup, queues.restoreDead, queues.restore, queues.verify, queues.retention, queues.schedulerTick, queues.sweep,
+] as const;
