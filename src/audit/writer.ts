@@ -13,7 +13,9 @@ export interface AuditInput {
   after?: unknown;
 }
 
-// Field names whose values never enter the audit trail, whatever the resource.
+// Field names whose values never enter the audit trail, whatever the resource. A boolean under
+// such a name (`connectionUrlChanged`, `hasCredentials`) carries no secret and says that a
+// credential changed, which the trail must show, so booleans are kept.
 const SECRET_KEYS = /sealed|secret|password|token|hash|connectionurl|accesskey|datakey/i;
 
 /** A JSON-safe copy without secrets: Buffers and secret-named fields are dropped, BigInt and Date turned to strings. */
@@ -28,7 +30,7 @@ export function auditSnapshot(value: unknown): Prisma.InputJsonValue | undefined
     if (typeof v === 'object') {
       const out: Record<string, unknown> = {};
       for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-        if (SECRET_KEYS.test(k)) continue;
+        if (SECRET_KEYS.test(k) && typeof val !== 'boolean') continue;
         const w = walk(val);
         if (w !== undefined) out[k] = w;
       }

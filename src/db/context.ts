@@ -50,6 +50,35 @@ export function tenantClient(db: Db, orgId: string) {
 
 export type TenantClient = ReturnType<typeof tenantClient>;
 
+const anonymousClients = new WeakMap<Db, TenantClient>();
+
+/**
+ * For requests without a viewer: every query runs as the tenant role with no tenant set, so
+ * RLS shows no row at all. The login's own client (a superuser or table owner bypasses RLS)
+ * must never answer an unauthenticated request, even where a field forgot its auth scope.
+ */
+export function anonymousClient(db: Db): TenantClient {
+  let client = anonymousClients.get(db);
+  if (!client) {
+    client = db.$extends({
+      name: 'anonymous-rls',
+      query: {
+        $allModels: {
+          async $allOperations({ args, query }) {
+            const [, result] = await db.$transaction([
+              db.$executeRaw`SELECT set_config('role', 'keepsake_app', true), set_config('app.org_id', '', true)`,
+              query(args),
+            ]);
+            return result;
+          },
+        },
+      },
+    }) as unknown as TenantClient;
+    anonymousClients.set(db, client);
+  }
+  return client;
+}
+
 /**
  * Cross-organization work (the scheduler finding due strategies, retention sweeps, looking up
  * who a token belongs to). The reason is required so every use is named at its call site.

@@ -5,6 +5,7 @@ import type { Role } from '../db/generated/prisma/enums';
 import { recordAudit } from '../audit/writer';
 import type { OrgScope } from './actor';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors';
+import { validateTimeZone } from './schedule';
 
 export interface UpdateOrganizationInput {
   name?: string | null;
@@ -12,19 +13,11 @@ export interface UpdateOrganizationInput {
   maxConcurrentBackups?: number | null;
 }
 
-export function isValidTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return tz.length > 0;
-  } catch {
-    return false;
-  }
-}
-
 export async function updateOrganization(db: Db, scope: OrgScope, input: UpdateOrganizationInput) {
-  if (input.timeZone != null && !isValidTimeZone(input.timeZone)) {
-    throw ValidationError.field(['input', 'timeZone'], 'is not an IANA time zone');
-  }
+  // The same rule as a strategy's zone (strategies default to the org's): an IANA name, never an
+  // offset such as "+05:00", which Intl accepts but which has no DST rules.
+  const zone = input.timeZone != null ? validateTimeZone(input.timeZone) : null;
+  if (zone && !zone.ok) throw ValidationError.field(['input', 'timeZone'], zone.message);
   return withTenant(db, scope.orgId, async (tx) => {
     const before = await tx.organization.findUnique({ where: { id: scope.orgId } });
     if (!before) throw new NotFoundError('Organization');
@@ -67,8 +60,18 @@ async function countOwners(tx: Tx, orgId: string) {
   return tx.membership.count({ where: { orgId, role: 'OWNER' } });
 }
 
+/**
+ * Serializes role changes and removals within one organization. Without it two owners demoting
+ * (or removing) each other at once both count two owners and both succeed, leaving none. Taken
+ * first, so every read after it (read committed) sees the other change committed.
+ */
+async function lockMemberships(tx: Tx, orgId: string) {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended('keepsake_members:' || ${orgId}, 0))`;
+}
+
 export async function changeMemberRole(db: Db, scope: OrgScope, membershipId: string, role: Role) {
   return withTenant(db, scope.orgId, async (tx) => {
+    await lockMemberships(tx, scope.orgId);
     const before = await tx.membership.findFirst({ where: { id: membershipId, orgId: scope.orgId } });
     if (!before) throw new NotFoundError('Membership');
     if ((before.role === 'OWNER' || role === 'OWNER') && scope.actor.role !== 'OWNER') {
@@ -85,6 +88,7 @@ export async function changeMemberRole(db: Db, scope: OrgScope, membershipId: st
 
 export async function removeMember(db: Db, scope: OrgScope, membershipId: string) {
   return withTenant(db, scope.orgId, async (tx) => {
+    await lockMemberships(tx, scope.orgId);
     const before = await tx.membership.findFirst({ where: { id: membershipId, orgId: scope.orgId } });
     if (!before) throw new NotFoundError('Membership');
     if (before.role === 'OWNER' && scope.actor.role !== 'OWNER') throw new ForbiddenError('Only an owner can remove an owner');

@@ -9,6 +9,7 @@ import { GraphQLError, GraphQLScalarType, Kind, isObjectType, type GraphQLSchema
 import type PrismaTypes from '../db/generated/pothos-types';
 import { getDatamodel } from '../db/generated/pothos-types';
 import type { Db } from '../db/client';
+import { anonymousClient } from '../db/context';
 import type { Role } from '../db/generated/prisma/enums';
 import { ForbiddenError, ValidationError } from '../domain/errors';
 import type { GraphQLContext, MemberContext } from './context';
@@ -44,6 +45,9 @@ export const builder = new SchemaBuilder<{
   // errors before scope-auth so that a forbidden mutation returns a typed ForbiddenError.
   plugins: [ErrorsPlugin, ScopeAuthPlugin, RelayPlugin, ValidationPlugin, PrismaPlugin],
   scopeAuth: {
+    // Check a subscription's scopes when it starts, not only per event: its `subscribe` reads the
+    // viewer, and a caller without the right must get the typed refusal, not a crash.
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => {
       const role = ctx.viewer?.role;
       const has = (scope: keyof typeof ROLE_SCOPES) => !!role && ROLE_SCOPES[scope].includes(role);
@@ -56,9 +60,11 @@ export const builder = new SchemaBuilder<{
     // An id naming a type that is not a Node here (forged, or from a newer API) reads as not
     // found, like an id of another organization, instead of failing the whole `nodes` list.
     nodeQueryOptions: {
+      authScopes: { member: true },
       resolve: (_root, { id }, _ctx, info, resolveNode) => (isNodeTypeName(info.schema, id.typename) ? resolveNode(id) : null),
     },
     nodesQueryOptions: {
+      authScopes: { member: true },
       resolve: async (_root, args, _ctx, info, resolveNodes) => {
         const all = args.ids;
         const known = all.filter((id) => isNodeTypeName(info.schema, id.typename));
@@ -85,8 +91,9 @@ export const builder = new SchemaBuilder<{
       ),
   },
   prisma: {
-    // Resolvers read through the viewer's tenant client, so RLS applies to every query.
-    client: (ctx) => (ctx.db ?? ctx.app.db) as unknown as Db,
+    // Resolvers read through the viewer's tenant client, so RLS applies to every query; without
+    // a viewer, through a client that sees no tenant rows (never the login's own client).
+    client: (ctx) => (ctx.db ?? anonymousClient(ctx.app.db)) as unknown as Db,
     dmmf: getDatamodel(),
     exposeDescriptions: false,
     filterConnectionTotalCount: true,

@@ -1,7 +1,8 @@
 // Builds the GraphQL context for HTTP, SSE and WebSocket operations alike.
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
-import { authenticate } from '../auth/viewer';
+import { AuthError } from '../auth/jwt';
+import { AuthenticationError, authenticate } from '../auth/viewer';
 import { tenantClient } from '../db/context';
 import type { AppServices } from '../services';
 import type { GraphQLContext } from './context';
@@ -26,10 +27,15 @@ export async function buildContext(app: AppServices, input: ContextInput): Promi
   try {
     viewer = await authenticate(app, input.authorization);
   } catch (err) {
-    log.info({ reason: (err as Error).message }, 'authentication rejected');
-    throw new GraphQLError((err as Error).name === 'AuthenticationError' || (err as { code?: string }).code ? `Authentication failed: ${(err as Error).message}` : 'Authentication failed', {
-      extensions: { code: 'UNAUTHENTICATED', http: { status: 401 }, requestId },
-    });
+    // Only a rejected credential is a 401. Anything else (the database down during the lookup)
+    // is a server fault: a client must retry, not drop its credential, and the message (which
+    // may name hosts) stays in the log.
+    if (err instanceof AuthError || err instanceof AuthenticationError) {
+      log.info({ reason: err.message }, 'authentication rejected');
+      throw new GraphQLError(`Authentication failed: ${err.message}`, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 }, requestId } });
+    }
+    log.error({ err }, 'authentication could not be completed');
+    throw new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 }, requestId } });
   }
   const meta = { requestId, ip: input.ip ?? undefined, userAgent: input.userAgent ?? undefined };
   return {

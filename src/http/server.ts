@@ -120,12 +120,24 @@ export function buildApp(app: AppServices, schema: GraphQLSchema): App {
           params,
           connectionParams: ctx.connectionParams,
         });
+        let document: ReturnType<typeof parse>;
+        let contextValue: Awaited<ReturnType<typeof contextFactory>>;
+        try {
+          document = parse(params.query);
+          contextValue = await contextFactory();
+        } catch (err) {
+          // A syntax error or a rejected credential is the caller's mistake: answer this operation
+          // with the error, as over HTTP, instead of closing the socket as a server fault (4500).
+          if (!(err instanceof GraphQLError)) throw err;
+          const { http: _http, ...extensions } = err.extensions;
+          return [new GraphQLError(err.message, { extensions })];
+        }
         const args = {
           schema: s,
           operationName: params.operationName,
-          document: parse(params.query),
+          document,
           variableValues: params.variables,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);

@@ -34,7 +34,9 @@ builder.queryField('auditEvents', (t) =>
           resourceId: filter?.resourceId ?? undefined,
           createdAt: filter?.from || filter?.to ? { gte: filter.from ?? undefined, lt: filter.to ?? undefined } : undefined,
         },
-        orderBy: { id: 'desc' },
+        // Chain order. Ids are made by each writing process (uuid v7), so across API and worker
+        // processes, or concurrent writers, their order is not the order the chain assigned.
+        orderBy: [{ seq: 'desc' }, { id: 'desc' }],
       }),
   }),
 );

@@ -7,6 +7,8 @@ export const UserRef = builder.prismaNode('User', {
   id: { field: 'id' },
   // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
   nullable: true,
+  // Users are global rows: RLS shows a tenant only its members, and only to a viewer.
+  authScopes: (_u, ctx) => !!ctx.viewer,
   fields: (t) => ({
     email: t.exposeString('email'),
     name: t.exposeString('name', { nullable: true }),
