@@ -14,6 +14,7 @@ const EnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   DATABASE_URL: z.string().url().optional(),
+  VERIFY_DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default('.data'),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   MASTER_KEY: z.string().optional(),
@@ -43,6 +44,8 @@ export interface AppConfig {
   port: number;
   /** Set when the operator gave a server; otherwise an embedded one is started. */
   databaseUrl?: string;
+  /** Server for restore-test scratch databases (any database name in it; the login needs CREATEDB). */
+  verifyDatabaseUrl?: string;
   dataDir: string;
   embeddedPgPort: number;
   masterKey: string;
@@ -108,6 +111,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    verifyDatabaseUrl: e.VERIFY_DATABASE_URL,
     dataDir,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     masterKey,

@@ -15,7 +15,11 @@ export type BackupErrorCode =
   | 'SOURCE_ACCESS_FAILED'
   | 'CANCELLED'
   | 'TIMEOUT'
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  | 'PG_RESTORE_FAILED'
+  | 'TARGET_EXISTS'
+  | 'TARGET_ACCESS_FAILED'
+  | 'VALIDATION_FAILED';
 
 export class BackupError extends Error {
   readonly code: BackupErrorCode;
@@ -51,7 +55,7 @@ export class PgToolFailedError extends BackupError {
     readonly signal: NodeJS.Signals | null = null,
   ) {
     const how = exitCode !== null ? `exited with code ${exitCode}` : `was killed by ${signal ?? 'a signal'}`;
-    super('PG_DUMP_FAILED', `${tool} ${how}${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
+    super(tool === 'pg_dump' ? 'PG_DUMP_FAILED' : 'PG_RESTORE_FAILED', `${tool} ${how}${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
   }
 }
 
@@ -149,5 +153,26 @@ export class JobTimeoutError extends BackupError {
 export class InterruptedError extends BackupError {
   constructor(reason?: unknown) {
     super('INTERRUPTED', `interrupted by the worker${reason instanceof Error && reason.message ? `: ${reason.message}` : ''}`, { cause: reason });
+  }
+}
+
+/** A restore target that must not exist does (a new database), or is not empty (a directory). */
+export class TargetExistsError extends BackupError {
+  constructor(message: string) {
+    super('TARGET_EXISTS', message);
+  }
+}
+
+/** The restore target cannot be reached or written (connection refused, no privilege). */
+export class TargetAccessError extends BackupError {
+  constructor(message: string) {
+    super('TARGET_ACCESS_FAILED', message);
+  }
+}
+
+/** The restored data does not match what the backup recorded (row counts, files, probe queries). */
+export class RestoreValidationError extends BackupError {
+  constructor(message: string) {
+    super('VALIDATION_FAILED', message);
   }
 }

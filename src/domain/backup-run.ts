@@ -16,7 +16,8 @@ import { recordAudit } from '../audit/writer';
 import { systemScope } from './actor';
 import { organizationDataKey } from './data-keys';
 import { driverFor } from './destination-driver';
-import { BackupProgressWriter } from './backup-progress';
+import { expiryForStrategy } from './immutability';
+import { JobProgressWriter } from './job-progress';
 import { claimBackupJob, type ClaimedBackup } from './backup-claim';
 
 export interface BackupRunDeps {
@@ -74,13 +75,14 @@ export async function runBackup(deps: BackupRunDeps, attempt: BackupAttempt): Pr
   });
   const onQueueAbort = () => stop(new InterruptedError(attempt.signal?.reason));
   attempt.signal?.addEventListener('abort', onQueueAbort, { once: true });
+  if (attempt.signal?.aborted) onQueueAbort();
   const timer = strategy.timeoutSeconds ? setTimeout(() => stop(new JobTimeoutError(strategy.timeoutSeconds!)), strategy.timeoutSeconds * 1000) : undefined;
 
   const prefix = runPrefix(job.orgId, strategy.id, job.id);
   const targets: BackupTarget[] = destinations.map((d) => ({ driver: driverFor(d, deps), key: '' }));
   const startedAt = new Date();
   let committed = false;
-  const progress = new BackupProgressWriter(db, job, deps.progressIntervalMs ?? 500, () => stop(new CancelledError(new Error('cancelled by request'))));
+  const progress = new JobProgressWriter(db, 'BACKUP', job, deps.progressIntervalMs ?? 500, () => stop(new CancelledError(new Error('cancelled by request'))));
   try {
     // A crashed earlier attempt of this job may have left complete objects: start clean.
     await removeRunObjects(targets, prefix);
@@ -194,6 +196,8 @@ async function commitRecoveryPoint(db: Db, a: CommitArgs): Promise<string | null
         orgId: a.job.orgId, strategyId: a.strategy.id, sourceId: a.source.id, backupJobId: a.job.id, sourceKind: a.source.kind,
         format: m.engine.format, compression: m.compression, encrypted: m.encryption !== null, keyId: a.dataKeyId,
         rawBytes: BigInt(m.rawBytes), storedBytes: BigInt(m.storedBytes), sha256: m.sha256, manifest: m as object, takenAt: a.takenAt,
+        // The policy as it is at commit time decides when this point may go (and when a lock lets it).
+        expiresAt: await expiryForStrategy(tx, a.job.orgId, a.strategy.retentionPolicyId, a.takenAt),
         artifacts: {
           create: a.destinations.map((d) => ({
             orgId: a.job.orgId, destinationId: d.id, key: a.key, manifestKey: manifestKey(a.prefix), sizeBytes: BigInt(m.storedBytes), sha256: m.sha256,

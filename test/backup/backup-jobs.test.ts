@@ -20,11 +20,8 @@ import { organizationDataKey } from '../../src/domain/data-keys';
 import { sweepBackups } from '../../src/domain/backup-sweep';
 import { startWorkers, type Workers } from '../../src/jobs/runtime';
 import { queues } from '../../src/jobs/queues';
-import {
-  BackupJobDocument, BackupJobUpdatedDocument, CancelBackupJobDocument, CreateDirectorySourceDocument, CreateLocalDestinationDocument,
-  CreatePostgresSourceDocument, CreateS3DestinationDocument, CreateStrategyDocument, TriggerBackupDocument,
-  type CreateStrategyInput, type JobStateFragment,
-} from '../generated/graphql';
+import { BackupJobUpdatedDocument, CancelBackupJobDocument, type CreateStrategyInput, type JobStateFragment } from '../generated/graphql';
+import { backupFlow, ok } from '../support/backup-flow';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { createEmptyDatabase, type TestDatabase } from '../support/db';
 import { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, startS3, type TestS3 } from '../support/s3';
@@ -76,57 +73,14 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
-const admin = () => org.users.ADMIN.token;
-
-async function ok<T extends { __typename?: string }>(p: Promise<{ data?: Record<string, T>; errors?: unknown }>, field: string): Promise<T & { data?: { id: string } }> {
-  const r = await p;
-  expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
-  const payload = r.data![field]!;
-  expect(payload.__typename, JSON.stringify(payload)).toMatch(/Success$/);
-  return payload as T & { data?: { id: string } };
-}
-
-async function localDestination(name: string): Promise<string> {
-  const r = await ok(t.request(admin(), CreateLocalDestinationDocument, { input: { name, path: `dest/${name}` } }), 'createLocalDestination');
-  return r.data!.id;
-}
-
-async function s3Destination(name: string, bucket = BUCKET): Promise<string> {
-  const input = { name, endpoint: s3.endpoint, bucket, prefix: 'tenants/a', accessKeyId: S3_ACCESS_KEY_ID, secretAccessKey: S3_SECRET_ACCESS_KEY };
-  const r = await ok(t.request(admin(), CreateS3DestinationDocument, { input }), 'createS3Destination');
-  return r.data!.id;
-}
-
-async function postgresSource(name: string, connectionUrl = source.url, extra: Record<string, unknown> = {}): Promise<string> {
-  const r = await ok(t.request(admin(), CreatePostgresSourceDocument, { input: { name, connectionUrl, excludeTables: ['public.scratch'], ...extra } }), 'createPostgresSource');
-  return r.data!.id;
-}
-
-async function strategy(name: string, sourceId: string, destinationIds: string[], extra: Partial<CreateStrategyInput> = {}): Promise<string> {
-  const r = await ok(t.request(admin(), CreateStrategyDocument, { input: { name, sourceId, destinationIds, cron: '0 3 * * *', ...extra } }), 'createStrategy');
-  return r.data!.id;
-}
-
-async function trigger(strategyId: string): Promise<string> {
-  const r = await ok(t.request(token, TriggerBackupDocument, { strategyId }), 'triggerBackup');
-  return r.data!.id;
-}
-
-async function job(id: string): Promise<Job> {
-  const r = await t.request(token, BackupJobDocument, { id });
-  expect(r.errors).toBeUndefined();
-  return r.data!.node as Job;
-}
-
-async function waitFor(id: string, done: (j: Job) => boolean, timeoutMs = 45_000): Promise<Job> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const j = await job(id);
-    if (done(j)) return j;
-    if (Date.now() > until) throw new Error(`job ${id} stayed ${j.status}/${j.phase}: ${j.error ?? ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+const flow = () => backupFlow(t, org, s3);
+const localDestination = (name: string) => flow().localDestination(name);
+const s3Destination = (name: string, bucket = BUCKET) => flow().s3Destination(name, bucket);
+const postgresSource = (name: string, connectionUrl = source.url, extra: Record<string, unknown> = {}) =>
+  flow().postgresSource(name, connectionUrl, { excludeTables: ['public.scratch'], ...extra });
+const strategy = (name: string, sourceId: string, destinationIds: string[], extra: Partial<CreateStrategyInput> = {}) => flow().strategy(name, sourceId, destinationIds, extra);
+const trigger = (strategyId: string) => flow().trigger(strategyId);
+const waitFor = (id: string, done: (j: Job) => boolean, timeoutMs?: number) => flow().waitFor(id, done, timeoutMs);
 const settled = (j: Job) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status);
 
 function wsClient(): Client {
@@ -221,8 +175,8 @@ describe('a DIRECTORY backup', () => {
     await utimes(path.join(root, 'notes.txt'), mtime, mtime);
     await symlink('notes.txt', path.join(root, 'latest'));
 
-    const r = await ok(t.request(admin(), CreateDirectorySourceDocument, { input: { name: 'photos', path: root, excludeGlobs: ['**/*.tmp'] } }), 'createDirectorySource');
-    const strategyId = await strategy('photos hourly', r.data!.id, [await localDestination('photos-nas')], { compression: 'GZIP', encrypted: false });
+    const photosId = await flow().directorySource('photos', root, { excludeGlobs: ['**/*.tmp'] });
+    const strategyId = await strategy('photos hourly', photosId, [await localDestination('photos-nas')], { compression: 'GZIP', encrypted: false });
     const done = await waitFor(await trigger(strategyId), settled);
     expect(done.status, done.error ?? '').toBe('SUCCEEDED');
     const point = done.recoveryPoint!;
@@ -265,10 +219,15 @@ describe('cancellation and failures', () => {
       const jobId = await trigger(strategyId);
       await waitFor(jobId, (j) => j.status === 'RUNNING');
       // Asked outside the holder's transaction, which would keep seeing its first snapshot of the view.
-      const dumping = async () =>
-        (await observer.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1)`, [holderPid])).rows[0].n as number;
-      for (let i = 0; i < 100 && (await dumping()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
-      expect(await dumping()).toBeGreaterThan(0);
+      const sessions = async (onlyBlocked: boolean) =>
+        (await observer.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1)${onlyBlocked ? ` AND wait_event_type = 'Lock'` : ''}`,
+          [holderPid],
+        )).rows[0].n as number;
+      const dumping = () => sessions(false);
+      // Wait until the backup is really stuck on our lock (not a passing size estimate).
+      for (let i = 0; i < 150 && (await sessions(true)) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await sessions(true)).toBeGreaterThan(0);
 
       const cancel = await ok(t.request(token, CancelBackupJobDocument, { id: jobId }), 'cancelBackupJob');
       expect(cancel.__typename).toBe('MutationCancelBackupJobSuccess');

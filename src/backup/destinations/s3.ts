@@ -64,6 +64,7 @@ export class S3Destination implements Destination {
     body.pipe(feed);
     const onAbort = () => feed.destroy(new CancelledError(signal?.reason));
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key, Body: feed },

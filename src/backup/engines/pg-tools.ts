@@ -2,7 +2,7 @@
 // server, and a child process that can be aborted without leaving anything behind.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { cancelledFrom } from '../cancellation';
 import { PgDumpTooOldError, PgToolFailedError, PgToolMissingError } from '../errors';
@@ -54,6 +54,8 @@ export function checkPgDumpVersion(pgDumpVersion: string, serverVersionNum: numb
 
 export interface ToolProcess {
   child: ChildProcess;
+  /** The child's stdin when it was requested (restores feed pg_restore/psql through it). */
+  stdin: Writable | null;
   /** The child's stdout when it was requested. */
   stdout: Readable | null;
   /** Resolves when the tool exited with 0; rejects with PgToolFailedError, PgToolMissingError or CancelledError. */
@@ -65,6 +67,7 @@ export interface SpawnToolOptions {
   env: NodeJS.ProcessEnv;
   signal: AbortSignal;
   stdout: 'pipe' | 'ignore';
+  stdin?: 'pipe' | 'ignore';
   /** Scrubs secrets from stderr before it becomes part of an error. */
   redact: (text: string) => string;
 }
@@ -77,7 +80,10 @@ export interface SpawnToolOptions {
  * consumer that destroys stdout early also ends the child, instead of leaving it blocked.
  */
 export function spawnTool(tool: string, args: string[], opts: SpawnToolOptions): ToolProcess {
-  const child = spawn(toolPath(tool, opts.binDir), args, { env: opts.env, stdio: ['ignore', opts.stdout, 'pipe'], detached: true });
+  const child = spawn(toolPath(tool, opts.binDir), args, { env: opts.env, stdio: [opts.stdin ?? 'ignore', opts.stdout, 'pipe'], detached: true });
+  // A tool that exits before reading all of its input makes writes fail with EPIPE: its exit code
+  // and stderr say why, so the write error itself is not the story.
+  child.stdin?.on('error', () => undefined);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => {
     stderr = (stderr + s).slice(-2 * STDERR_TAIL);
@@ -113,7 +119,7 @@ export function spawnTool(tool: string, args: string[], opts: SpawnToolOptions):
     });
   }).finally(() => opts.signal.removeEventListener('abort', onAbort));
   exit.catch(() => undefined); // callers await it; never an unhandled rejection meanwhile
-  return { child, stdout: child.stdout, exit };
+  return { child, stdout: child.stdout, stdin: child.stdin, exit };
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {

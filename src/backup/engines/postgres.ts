@@ -85,6 +85,7 @@ export function createPostgresEngine(opts: PostgresEngineOptions): BackupEngine 
       // closing the connection is what interrupts it (see watchDisconnect).
       const onAbort = () => void client.end().catch(() => undefined);
       signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) onAbort(); // aborted while connecting: the listener would never fire
       let session: Session;
       try {
         session = await openSession(client, conn, pgDumpVersion, opts);

@@ -70,6 +70,7 @@ export function packTree(realRoot: string, entries: TreeEntry[], signal: AbortSi
   stream.on('error', () => undefined);
   const onAbort = () => stream.destroy(reasonForFailure(undefined, signal) as Error);
   signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
   const done = (async () => {
     try {
       let count = 0;

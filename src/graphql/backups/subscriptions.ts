@@ -6,6 +6,8 @@ import { NotFoundError, ValidationError } from '../../domain/errors';
 import { builder } from '../builder';
 import { decodeId } from '../ids';
 import { BackupJobRef } from './types';
+import { RecoveryJobRef } from '../recovery/types';
+import type { GraphQLContext } from '../context';
 
 const JobKindEnum = builder.enumType('JobKind', { values: ['BACKUP', 'RECOVERY', 'VERIFICATION'] as const });
 
@@ -32,27 +34,36 @@ function asGraphQLError(err: unknown): never {
   throw err;
 }
 
+/** Checks at subscribe time that the job is the viewer's organization's, then follows its events. */
+async function subscribeToJob(ctx: GraphQLContext, kind: 'BACKUP' | 'RECOVERY', globalId: string) {
+  const typename = kind === 'BACKUP' ? 'BackupJob' : 'RecoveryJob';
+  let jobId: string;
+  try {
+    jobId = decodeId(globalId, typename);
+  } catch (err) {
+    asGraphQLError(err);
+  }
+  const orgId = ctx.viewer!.orgId;
+  const where = { where: { id: jobId, orgId }, select: { id: true } };
+  const found = kind === 'BACKUP' ? await ctx.db!.backupJob.findFirst(where) : await ctx.db!.recoveryJob.findFirst(where);
+  if (!found) asGraphQLError(new NotFoundError(typename));
+  return ctx.app.events.subscribe((e) => e.kind === kind && e.orgId === orgId && e.id === jobId);
+}
+
 builder.subscriptionFields((t) => ({
   backupJobUpdated: t.field({
     type: BackupJobRef,
     authScopes: { member: true },
     args: { id: t.arg.id({ required: true }) },
-    subscribe: async (_root, args, ctx) => {
-      let jobId: string;
-      try {
-        jobId = decodeId(String(args.id), 'BackupJob');
-      } catch (err) {
-        asGraphQLError(err);
-      }
-      const orgId = ctx.viewer!.orgId;
-      const job = await ctx.db!.backupJob.findFirst({ where: { id: jobId, orgId }, select: { id: true } });
-      if (!job) asGraphQLError(new NotFoundError('BackupJob'));
-      return ctx.app.events.subscribe((e) => e.kind === 'BACKUP' && e.orgId === orgId && e.id === jobId);
-    },
-    resolve: async (event, _args, ctx) => {
-      const e = event as unknown as JobEvent;
-      return ctx.db!.backupJob.findFirstOrThrow({ where: { id: e.id, orgId: ctx.viewer!.orgId } });
-    },
+    subscribe: (_root, args, ctx) => subscribeToJob(ctx, 'BACKUP', String(args.id)),
+    resolve: (event, _args, ctx) => ctx.db!.backupJob.findFirstOrThrow({ where: { id: (event as unknown as JobEvent).id, orgId: ctx.viewer!.orgId } }),
+  }),
+  recoveryJobUpdated: t.field({
+    type: RecoveryJobRef,
+    authScopes: { member: true },
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) => subscribeToJob(ctx, 'RECOVERY', String(args.id)),
+    resolve: (event, _args, ctx) => ctx.db!.recoveryJob.findFirstOrThrow({ where: { id: (event as unknown as JobEvent).id, orgId: ctx.viewer!.orgId } }),
   }),
   jobEvents: t.field({
     type: JobEventRef,

@@ -37,6 +37,7 @@ export const StrategyRef = builder.prismaNode('Strategy', {
     timeoutSeconds: t.exposeInt('timeoutSeconds', { nullable: true }),
     verifyCron: t.exposeString('verifyCron', { nullable: true }),
     nextRunAt: t.expose('nextRunAt', { type: 'DateTime', nullable: true, description: 'Empty while paused' }),
+    verifyNextRunAt: t.expose('verifyNextRunAt', { type: 'DateTime', nullable: true, description: 'Next automatic restore test (verifyCron)' }),
     lastRunAt: t.expose('lastRunAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),

@@ -1,13 +1,16 @@
 // Every minute (a pg-boss schedule, so one tick per minute across all processes): enqueue
-// due strategies and record missed slots.
+// due strategies, record missed slots, and queue due restore tests.
 import type { AppServices } from '../../services';
 import { schedulerTick } from '../../domain/scheduler';
+import { scheduleVerifications } from '../../domain/verifications';
 import { queues } from '../queues';
 
 export async function registerSchedulerTick(app: AppServices): Promise<void> {
   await app.boss.schedule(queues.schedulerTick.name, '* * * * *');
   await app.boss.work(queues.schedulerTick.name, { pollingIntervalSeconds: 5 }, async () => {
-    const r = await schedulerTick(app.db, app.boss, new Date());
-    if (r.enqueued || r.missed) app.log.info(r, 'scheduler tick');
+    const now = new Date();
+    const r = await schedulerTick(app.db, app.boss, now);
+    const verifications = await scheduleVerifications(app.db, app.boss, now);
+    if (r.enqueued || r.missed || verifications) app.log.info({ ...r, verifications }, 'scheduler tick');
   });
 }

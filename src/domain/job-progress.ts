@@ -1,12 +1,12 @@
-// Live progress of a running backup. The pipeline reports often; the row is written and the event
-// published at most once per interval (the row feeds dashboards, the event feeds subscriptions in
-// any API process through LISTEN/NOTIFY). Each write also reads back cancelRequestedAt, so a
-// cancel is noticed even if its NOTIFY was missed.
+// Live progress of a running backup or restore. The pipeline reports often; the row is written and
+// the event published at most once per interval (the row feeds dashboards, the event feeds
+// subscriptions in any API process through LISTEN/NOTIFY). Each write also reads back
+// cancelRequestedAt, so a cancel is noticed even if its NOTIFY was missed.
 import type { Db } from '../db/client';
 import { withTenant } from '../db/context';
 import { EventBus } from '../events/bus';
 
-export class BackupProgressWriter {
+export class JobProgressWriter {
   /** Estimated raw bytes (null while unknown). */
   total: number | null = null;
   private done = 0;
@@ -18,6 +18,7 @@ export class BackupProgressWriter {
 
   constructor(
     private readonly db: Db,
+    private readonly kind: 'BACKUP' | 'RECOVERY',
     private readonly job: { id: string; orgId: string },
     private readonly intervalMs: number,
     private readonly onCancelRequested: () => void,
@@ -54,16 +55,20 @@ export class BackupProgressWriter {
   private async flush(): Promise<void> {
     const { percent, etaSeconds, total } = this.estimate();
     try {
+      const where = { id: this.job.id, status: 'RUNNING' as const };
+      const data = { phase: this.currentPhase, bytesDone: BigInt(this.done), bytesTotal: total === null ? null : BigInt(total), percent, etaSeconds };
+      const select = { cancelRequestedAt: true };
       const row = await withTenant(this.db, this.job.orgId, async (tx) => {
-        await tx.backupJob.updateMany({
-          where: { id: this.job.id, status: 'RUNNING' },
-          data: { phase: this.currentPhase, bytesDone: BigInt(this.done), bytesTotal: total === null ? null : BigInt(total), percent, etaSeconds },
-        });
-        return tx.backupJob.findFirst({ where: { id: this.job.id }, select: { cancelRequestedAt: true } });
+        if (this.kind === 'BACKUP') {
+          await tx.backupJob.updateMany({ where, data });
+          return tx.backupJob.findFirst({ where: { id: this.job.id }, select });
+        }
+        await tx.recoveryJob.updateMany({ where, data });
+        return tx.recoveryJob.findFirst({ where: { id: this.job.id }, select });
       });
       if (row?.cancelRequestedAt) this.onCancelRequested();
       await EventBus.publish((sql, p) => this.db.$executeRawUnsafe(sql, ...p), {
-        orgId: this.job.orgId, kind: 'BACKUP', id: this.job.id, status: 'RUNNING', phase: this.currentPhase,
+        orgId: this.job.orgId, kind: this.kind, id: this.job.id, status: 'RUNNING', phase: this.currentPhase,
         bytesDone: String(this.done), bytesTotal: total === null ? null : String(total), percent, etaSeconds,
       });
     } catch {

@@ -20,8 +20,7 @@ ALTER TABLE "Strategy" ADD COLUMN     "verifyNextRunAt" TIMESTAMP(3);
 ALTER TABLE "Verification" ADD COLUMN     "initiatedById" UUID,
 ADD COLUMN     "queueJobId" VARCHAR(64),
 ADD COLUMN     "scheduledFor" TIMESTAMP(3),
-ALTER COLUMN "recoveryPointId" DROP NOT NULL,
-ALTER COLUMN "status" SET DEFAULT 'QUEUED';
+ALTER COLUMN "recoveryPointId" DROP NOT NULL;
 
 -- CreateIndex
 CREATE UNIQUE INDEX "Verification_strategyId_scheduledFor_key" ON "Verification"("strategyId", "scheduledFor");

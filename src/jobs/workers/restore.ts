@@ -1,0 +1,21 @@
+// Runs restore jobs, WORKER_CONCURRENCY at a time per process.
+import type { AppServices } from '../../services';
+import { runRestore } from '../../domain/restore-run';
+import { queues } from '../queues';
+
+export async function registerRestoreWorker(app: AppServices): Promise<() => Promise<void>> {
+  const deps = { db: app.db, masterKey: app.masterKey, storageRoot: app.config.storageRoot, pgBinDir: app.config.pgBinDir, events: app.events, log: app.log };
+  await app.boss.work(queues.restore.name, { localConcurrency: app.config.workerConcurrency, pollingIntervalSeconds: 1 }, async ([job]) => {
+    const payload = queues.restore.payload.parse(job!.data);
+    const outcome = await runRestore(deps, {
+      ...payload,
+      attempt: job!.retryCount + 1,
+      retriesLeft: job!.retryCount < queues.restore.options.retryLimit,
+      signal: job!.signal,
+    });
+    // Only an interrupted attempt goes back to the queue; every other outcome is on the row.
+    if (outcome.status === 'RETRY') throw new Error(outcome.message);
+    return outcome;
+  });
+  return () => app.boss.offWork(queues.restore.name, { wait: true });
+}
