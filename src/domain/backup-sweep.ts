@@ -78,17 +78,27 @@ async function removeOrphans(db: Db, orgId: string, driver: ReturnType<typeof dr
   }
   if (byJob.size === 0) return 0;
   const jobIds = [...byJob.keys()].filter((id) => /^[0-9a-f-]{36}$/i.test(id));
-  const [live, cataloged] = await withTenant(db, orgId, (tx) =>
+  const listed = [...byJob.values()].flatMap((e) => e.keys);
+  const [jobs, cataloged] = await withTenant(db, orgId, (tx) =>
     Promise.all([
-      tx.backupJob.findMany({ where: { orgId, id: { in: jobIds }, status: { in: [...ACTIVE] } }, select: { id: true } }),
-      tx.artifact.findMany({ where: { orgId, recoveryPoint: { backupJobId: { in: jobIds } } }, select: { key: true, manifestKey: true } }),
+      tx.backupJob.findMany({ where: { orgId, id: { in: jobIds } }, select: { id: true, status: true } }),
+      // By key as well as by job: imported points and points of a deleted strategy have no backupJobId.
+      tx.artifact.findMany({
+        where: { orgId, OR: [{ recoveryPoint: { backupJobId: { in: jobIds } } }, { key: { in: listed } }, { manifestKey: { in: listed } }] },
+        select: { key: true, manifestKey: true },
+      }),
     ]),
   );
   const keep = new Set([...cataloged.flatMap((a) => [a.key, a.manifestKey])]);
-  const liveIds = new Set(live.map((j) => j.id));
+  const liveIds = new Set(jobs.filter((j) => (ACTIVE as readonly string[]).includes(j.status)).map((j) => j.id));
+  // A finished run (it has its manifest) of a job this catalog never heard of belongs to a catalog
+  // that was lost or restored from an older copy: importRecoveryPoints brings it back, and deleting
+  // it here would destroy the very copies disaster recovery needs. Crashed runs have no manifest.
+  const knownIds = new Set(jobs.map((j) => j.id));
+  const completedElsewhere = (jobId: string, keys: string[]) => !knownIds.has(jobId) && keys.some((k) => k.endsWith('/manifest.json'));
   let removed = 0;
   for (const [jobId, { keys, newest }] of byJob) {
-    if (liveIds.has(jobId) || newest > olderThan) continue;
+    if (liveIds.has(jobId) || newest > olderThan || completedElsewhere(jobId, keys)) continue;
     for (const key of keys) {
       if (keep.has(key)) continue;
       await driver.delete(key);

@@ -5,6 +5,7 @@ import { withTenant } from '../db/context';
 import { recordAudit } from '../audit/writer';
 import type { OrgScope } from './actor';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
+import { onRetentionPolicyChange } from './immutability';
 import { validateRetentionPolicy, type RetentionRules } from './retention';
 import { conflictOnDuplicate } from './unique';
 
@@ -66,6 +67,8 @@ export async function updateRetentionPolicy(db: Db, scope: OrgScope, id: string,
     assertValid(rules);
     return conflictOnDuplicate(`A retention policy named "${input.name ?? before.name}"`, async () => {
       const after = await tx.retentionPolicy.update({ where: { id }, data: { name: input.name ?? undefined, ...rules } });
+      // Refuses a shortening under a compliance lock (rolling this update back), then updates the points' expiry dates.
+      await onRetentionPolicyChange(tx, scope.orgId, id, before, after);
       await recordAudit(tx, scope, { action: 'retentionPolicy.update', resourceType: 'RetentionPolicy', resourceId: id, before, after });
       return after;
     });

@@ -7,6 +7,7 @@ import type { Compression, Strategy } from '../db/generated/prisma/client';
 import { recordAudit } from '../audit/writer';
 import type { OrgScope } from './actor';
 import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from './errors';
+import { onStrategyPolicyChange } from './immutability';
 import { nextRunWithPeak, validateCron, validateSchedule } from './schedule';
 import { conflictOnDuplicate } from './unique';
 
@@ -198,10 +199,14 @@ export async function updateStrategy(db: Db, scope: OrgScope, id: string, input:
       // Recomputed only when the schedule changed: recomputing an unchanged one from now could
       // skip a slot that is due but not yet picked up by the scheduler.
       ...(scheduleChanged && before.status === 'ACTIVE' ? { nextRunAt: nextRunWithPeak(settings, now) } : {}),
+      // A new restore-test schedule starts from its own next slot (the scheduler fills it in).
+      ...((settings.verifyCron ?? null) !== before.verifyCron ? { verifyNextRunAt: null } : {}),
     };
     return conflictOnDuplicate(`A strategy named "${input.name ?? before.name}"`, async () => {
       const beforeSnapshot = await withDestinationIds(tx, before);
       const after = await tx.strategy.update({ where: { id }, data });
+      // Refuses a shorter or removed policy under a compliance lock (rolling this update back), then updates the points' expiry dates.
+      await onStrategyPolicyChange(tx, scope.orgId, id, before.retentionPolicyId, after.retentionPolicyId);
       if (destinationIds) {
         await tx.strategyDestination.deleteMany({ where: { strategyId: id, orgId: scope.orgId } });
         await tx.strategyDestination.createMany({ data: destinationIds.map((destinationId) => ({ orgId: scope.orgId, strategyId: id, destinationId })) });

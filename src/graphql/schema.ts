@@ -17,6 +17,12 @@ import './audit/types';
 import './audit/operations';
 import './backups/types';
 import './backups/operations';
+import './immutability/types';
+import './immutability/operations';
+import './recovery/types';
+import './recovery/operations';
+import './verification/types';
+import './verification/operations';
 import './backups/subscriptions';
 
 export const schema = builder.toSchema();

@@ -43,6 +43,7 @@ export const ArtifactRef = builder.prismaObject('Artifact', {
     sizeBytes: t.expose('sizeBytes', { type: 'BigInt' }),
     sha256: t.exposeString('sha256'),
     status: t.exposeString('status'),
+    lastError: t.exposeString('lastError', { nullable: true, description: 'Why deleting this copy failed' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
@@ -66,6 +67,8 @@ export const RecoveryPointRef = builder.prismaNode('RecoveryPoint', {
     takenAt: t.expose('takenAt', { type: 'DateTime' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     legalHold: t.exposeBoolean('legalHold'),
+    legalHoldReason: t.exposeString('legalHoldReason', { nullable: true }),
+    deletingSince: t.expose('deletingSince', { type: 'DateTime', nullable: true, description: 'Set while the copies are being deleted (retention or deleteRecoveryPoint); a failed destination is retried by the next retention sweep' }),
     verifiedAt: t.expose('verifiedAt', { type: 'DateTime', nullable: true }),
     artifacts: t.relation('artifacts', { query: { orderBy: { createdAt: 'asc' } } }),
   }),
