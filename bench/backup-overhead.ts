@@ -5,9 +5,10 @@
 //   ours     POSTGRES engine → zstd (default level) → AES-256-GCM → SHA-256 → LocalDestination,
 //            in a child process that reports its own peak RSS
 // Each is run BENCH_RUNS times (default 2), interleaved; the best wall time is reported.
-// BENCH_ZSTD_LEVEL (1..19) overrides zstd's default level for ours.
+// BENCH_ZSTD_LEVEL (1..19) overrides our default zstd level (DEFAULT_ZSTD_LEVEL) for ours.
 //
 //   BENCH_DB_GB=0.2 npx tsx bench/backup-overhead.ts
+import { DEFAULT_ZSTD_LEVEL } from '../src/backup/pipeline/compression';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
@@ -207,7 +208,7 @@ export async function runBackupOverhead(): Promise<SummaryRow[]> {
     const rss = Math.max(...all.ours.map((m) => m.rssMb!));
     const mb = (b: number) => `${(b / MIB).toFixed(0)} MiB`;
     const s = (m: Measurement) => `${(m.ms / 1000).toFixed(2)} s`;
-    const zstd = `zstd${process.env.BENCH_ZSTD_LEVEL ? ` -${process.env.BENCH_ZSTD_LEVEL}` : ''}`;
+    const zstd = `zstd -${process.env.BENCH_ZSTD_LEVEL ?? DEFAULT_ZSTD_LEVEL}`;
     const speed = (m: Measurement) => `${(floor.bytes / MIB / (m.ms / 1000)).toFixed(0)} MiB/s`;
     console.log(`\nbest of ${runs} (raw dump ${mb(floor.bytes)}; throughput = raw dump bytes / wall time)`);
     printTable([

@@ -1,12 +1,15 @@
-// `npm run bench` runs every benchmark; `npm run bench -- progress` (or `backup`) runs one.
+// `npm run bench` runs every benchmark; `npm run bench -- progress` (or `backup`, `restore`) runs one.
 // Benchmarks print ratios and percentiles measured in the same run; nothing here is a timed
 // assertion, and the exit code is 0 even when a target is missed (the table says so).
 import { runBackupOverhead } from './backup-overhead';
 import { runProgressLatency } from './progress-latency';
+import { runRestoreOverhead } from './restore-overhead';
 import { printTable, type SummaryRow } from './postgres-server';
 
 const BENCHES: Record<string, { about: string; run: () => Promise<SummaryRow[]> }> = {
   backup: { about: 'backup pipeline vs pg_dump on a generated database (BENCH_DB_GB, BENCH_RUNS)', run: runBackupOverhead },
+  // After backup: it reuses the database backup generates (and fails fast without it).
+  restore: { about: 'our restore (verify, decrypt, decompress, pg_restore) vs raw pg_restore (BENCH_DB_GB, BENCH_RUNS)', run: runRestoreOverhead },
   progress: { about: 'worker publish → graphql-ws subscriber latency (BENCH_EVENTS, BENCH_RATE)', run: runProgressLatency },
 };
 

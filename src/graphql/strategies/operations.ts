@@ -40,7 +40,7 @@ const settingFields = (t: InputFieldBuilder) => ({
   peakStart: t.string({ required: false, validate: monthDay, description: 'MM-DD' }),
   peakEnd: t.string({ required: false, validate: monthDay, description: 'MM-DD, inclusive' }),
   compression: t.field({ type: CompressionEnum, required: false, description: 'Default ZSTD' }),
-  compressionLevel: t.int({ required: false, validate: int(1, 19), description: 'zstd 1..19, gzip 1..9' }),
+  compressionLevel: t.int({ required: false, validate: int(1, 19), description: 'zstd 1..19 (default 1), gzip 1..9 (default 6)' }),
   encrypted: t.boolean({ required: false, description: 'Default true' }),
   priority: t.int({ required: false, validate: int(-10, 10), description: '-10..10, default 0' }),
   rpoMinutes: t.int({ required: false, validate: int(1, 525_600) }),
