@@ -5,7 +5,7 @@
 // an orphan (a crash is covered by the next attempt and the sweep, see backup-sweep.ts).
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { CancelledError, IntegrityError, InterruptedError, isBackupError, JobTimeoutError, type BackupErrorCode } from '../backup/errors';
+import { CancelledError, IntegrityError, isBackupError, type BackupErrorCode } from '../backup/errors';
 import type { BackupEngine } from '../backup/engines/types';
 import { artifactKey, manifestKey, runPrefix, serializeManifest, type Manifest } from '../backup/manifest';
 import { runBackupPipeline, type BackupTarget } from '../backup/pipeline/run-backup';
@@ -18,6 +18,7 @@ import { organizationDataKey } from './data-keys';
 import { driverFor } from './destination-driver';
 import { expiryForStrategy } from './immutability';
 import { JobProgressWriter } from './job-progress';
+import { jobStop } from './job-stop';
 import { claimBackupJob, type ClaimedBackup } from './backup-claim';
 
 export interface BackupRunDeps {
@@ -67,29 +68,20 @@ export async function runBackup(deps: BackupRunDeps, attempt: BackupAttempt): Pr
   jlog.info({ destinations: destinations.length, source: source.kind }, 'backup started');
   await publish(db, { orgId: job.orgId, kind: 'BACKUP', id: job.id, status: 'RUNNING', phase: 'dumping', bytesDone: '0' });
 
-  // One signal for every reason to stop; its reason is the typed error the job records.
-  const controller = new AbortController();
-  const stop = (reason: Error) => { if (!controller.signal.aborted) controller.abort(reason); };
-  const offCancel = deps.events.on((e: JobEvent) => {
-    if (e.kind === 'BACKUP' && e.id === job.id && e.phase === 'cancelling') stop(new CancelledError(new Error('cancelled by request')));
-  });
-  const onQueueAbort = () => stop(new InterruptedError(attempt.signal?.reason));
-  attempt.signal?.addEventListener('abort', onQueueAbort, { once: true });
-  if (attempt.signal?.aborted) onQueueAbort();
-  const timer = strategy.timeoutSeconds ? setTimeout(() => stop(new JobTimeoutError(strategy.timeoutSeconds!)), strategy.timeoutSeconds * 1000) : undefined;
-
+  const halt = jobStop(deps.events, 'BACKUP', job.id, attempt.signal, strategy.timeoutSeconds);
+  const { stop, signal } = halt;
   const prefix = runPrefix(job.orgId, strategy.id, job.id);
   const targets: BackupTarget[] = destinations.map((d) => ({ driver: driverFor(d, deps), key: '' }));
   const startedAt = new Date();
   let committed = false;
-  const progress = new JobProgressWriter(db, 'BACKUP', job, deps.progressIntervalMs ?? 500, () => stop(new CancelledError(new Error('cancelled by request'))));
+  const progress = new JobProgressWriter(db, 'BACKUP', job, deps.progressIntervalMs ?? 500, halt.cancelled);
   try {
     // A crashed earlier attempt of this job may have left complete objects: start clean.
     await removeRunObjects(targets, prefix);
     const engine = deps.engineFor(claimed);
     progress.total = await engine.estimateBytes().catch(() => null);
     const dataKey = strategy.encrypted ? await organizationDataKey(db, deps.masterKey, job.orgId) : undefined;
-    const run = await engine.start(controller.signal);
+    const run = await engine.start(signal);
     // A dump that fails after writing some bytes must stop the upload too, not end it "cleanly".
     let engineError: unknown;
     const engineDone = run.done.catch((err: unknown) => {
@@ -108,13 +100,13 @@ export async function runBackup(deps: BackupRunDeps, attempt: BackupAttempt): Pr
       level: strategy.compressionLevel ?? undefined,
       key: dataKey,
       destinations: targets,
-      signal: controller.signal,
+      signal: signal,
       maxBytes: strategy.maxSizeBytes !== null ? Number(strategy.maxSizeBytes) : undefined,
       progressIntervalMs: 100,
       onProgress: (p) => progress.update(p.bytesDone),
     });
     const engineResult = await engineDone;
-    if (engineResult === undefined || controller.signal.aborted) throw engineError ?? controller.signal.reason;
+    if (engineResult === undefined || signal.aborted) throw engineError ?? signal.reason;
 
     await progress.phase('verifying');
     const finishedAt = new Date();
@@ -145,7 +137,7 @@ export async function runBackup(deps: BackupRunDeps, attempt: BackupAttempt): Pr
         if (!head || head.size !== result.storedBytes) {
           throw new IntegrityError(`${t.driver.kind} destination holds ${head ? head.size : 'no'} bytes of ${result.storedBytes} for ${key}`);
         }
-        await t.driver.put(manifestKey(prefix), Readable.from([manifestBytes]), { signal: controller.signal });
+        await t.driver.put(manifestKey(prefix), Readable.from([manifestBytes]), { signal: signal });
       }),
     );
     const pointId = await commitRecoveryPoint(db, { job, strategy, source, destinations, manifest, key, prefix, dataKeyId: dataKey?.id ?? null, takenAt: startedAt, finishedAt });
@@ -158,11 +150,9 @@ export async function runBackup(deps: BackupRunDeps, attempt: BackupAttempt): Pr
   } catch (err) {
     if (committed) throw err; // the point is safe; only a notification failed
     await removeRunObjects(targets, prefix).catch((cleanupErr: unknown) => jlog.warn({ err: cleanupErr }, 'could not remove the objects of a failed attempt; the sweep will'));
-    return await recordFailure(deps, attempt, job, controller.signal.aborted ? controller.signal.reason : err, jlog);
+    return await recordFailure(deps, attempt, job, signal.aborted ? signal.reason : err, jlog);
   } finally {
-    clearTimeout(timer);
-    offCancel();
-    attempt.signal?.removeEventListener('abort', onQueueAbort);
+    halt.dispose();
     progress.stop();
   }
 }

@@ -3,7 +3,7 @@
 // only an interrupted attempt (worker shutdown) goes back to the queue. A NEW database is dropped
 // and a directory's staging area removed on failure, so a failed restore leaves no half target.
 import type { Logger } from 'pino';
-import { CancelledError, InterruptedError, isBackupError } from '../backup/errors';
+import { CancelledError, isBackupError } from '../backup/errors';
 import { openSecret } from '../crypto/sealed';
 import type { Db } from '../db/client';
 import { withTenant } from '../db/context';
@@ -11,6 +11,7 @@ import { EventBus, type JobEvent } from '../events/bus';
 import { recordAudit } from '../audit/writer';
 import { systemScope } from './actor';
 import { JobProgressWriter } from './job-progress';
+import { jobStop } from './job-stop';
 import { restorePoint, type RestoreDeps, type RestoreEvidence, type RestoreTarget } from './restore-core';
 import { targetSealAad } from './restores';
 
@@ -52,15 +53,8 @@ export async function runRestore(
   const log = deps.log.child({ recoveryJobId: job.id, attempt: a.attempt });
   await publish(db, { orgId: job.orgId, kind: 'RECOVERY', id: job.id, status: 'RUNNING', phase: 'verifying' });
 
-  const controller = new AbortController();
-  const stop = (reason: Error) => { if (!controller.signal.aborted) controller.abort(reason); };
-  const offCancel = deps.events.on((e: JobEvent) => {
-    if (e.kind === 'RECOVERY' && e.id === job.id && e.phase === 'cancelling') stop(new CancelledError(new Error('cancelled by request')));
-  });
-  const onQueueAbort = () => stop(new InterruptedError(a.signal?.reason));
-  a.signal?.addEventListener('abort', onQueueAbort, { once: true });
-  if (a.signal?.aborted) onQueueAbort();
-  const progress = new JobProgressWriter(db, 'RECOVERY', job, deps.progressIntervalMs ?? 500, () => stop(new CancelledError(new Error('cancelled by request'))));
+  const halt = jobStop(deps.events, 'RECOVERY', job.id, a.signal);
+  const progress = new JobProgressWriter(db, 'RECOVERY', job, deps.progressIntervalMs ?? 500, halt.cancelled);
   let evidence: RestoreEvidence | undefined;
   try {
     if (!point) throw new CancelledError(new Error('the recovery point was deleted before the restore started'));
@@ -76,7 +70,7 @@ export async function runRestore(
           tables: selection.tables,
         };
     let phase = 'verifying';
-    evidence = await restorePoint(deps, point, target, controller.signal, (p, bytes) => {
+    evidence = await restorePoint(deps, point, target, halt.signal, (p, bytes) => {
       if (p !== phase) {
         phase = p;
         void progress.phase(p);
@@ -98,7 +92,7 @@ export async function runRestore(
     await publish(db, { orgId: job.orgId, kind: 'RECOVERY', id: job.id, status: 'SUCCEEDED', phase: null, percent: 100 });
     return { status: 'SUCCEEDED' };
   } catch (caught) {
-    const err: unknown = controller.signal.aborted ? controller.signal.reason : caught;
+    const err: unknown = halt.signal.aborted ? halt.signal.reason : caught;
     const code = isBackupError(err) ? err.code : 'INTERNAL';
     const message = err instanceof Error ? err.message : String(err);
     const retry = code === 'INTERRUPTED' && a.retriesLeft;
@@ -114,8 +108,7 @@ export async function runRestore(
     await publish(db, { orgId: job.orgId, kind: 'RECOVERY', id: job.id, status, phase: null, error: message });
     return retry ? { status: 'RETRY', message } : { status: status === 'CANCELLED' ? 'CANCELLED' : 'FAILED' };
   } finally {
-    offCancel();
-    a.signal?.removeEventListener('abort', onQueueAbort);
+    halt.dispose();
     progress.stop();
   }
 }

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { InterruptedError, isBackupError } from '../backup/errors';
+import { isBackupError } from '../backup/errors';
 import { connectSource, parseConnectionUrl } from '../backup/engines/pg-connection';
 import { dropTargetDatabase } from '../backup/restore/postgres';
 import type { Db } from '../db/client';
@@ -16,6 +16,7 @@ import { withTenant } from '../db/context';
 import { EventBus } from '../events/bus';
 import { recordAudit } from '../audit/writer';
 import { systemScope } from './actor';
+import { jobStop } from './job-stop';
 import { restorePoint, type RestoreDeps, type RestoreEvidence } from './restore-core';
 
 export interface VerificationDeps extends RestoreDeps {
@@ -51,10 +52,7 @@ export async function runVerification(deps: VerificationDeps, a: { verificationI
   const started = Date.now();
   const log = deps.log.child({ verificationId: claimed.id, recoveryPointId: point?.id });
   await publish(db, a.orgId, claimed.id, 'RUNNING');
-  const controller = new AbortController();
-  const onQueueAbort = () => controller.abort(new InterruptedError(a.signal?.reason));
-  a.signal?.addEventListener('abort', onQueueAbort, { once: true });
-  if (a.signal?.aborted) onQueueAbort();
+  const halt = jobStop(deps.events, 'VERIFICATION', claimed.id, a.signal);
 
   let evidence: (Partial<RestoreEvidence> & { recoveryPointId?: string; probes?: ProbeResult[]; scratch?: string }) = { recoveryPointId: point?.id };
   let scratchDb: string | undefined;
@@ -68,18 +66,18 @@ export async function runVerification(deps: VerificationDeps, a: { verificationI
       u.pathname = `/${name}`;
       scratchDb = u.toString();
       evidence.scratch = name;
-      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'postgres', url: scratchDb, mode: 'new', noPrivileges: true }, controller.signal, () => undefined)) };
+      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'postgres', url: scratchDb, mode: 'new', noPrivileges: true }, halt.signal, () => undefined)) };
       evidence.probes = await runProbes(scratchDb, point.source?.probeQueries ?? []);
       const failed = evidence.probes.filter((p) => !p.ok);
       if (failed.length) throw new Error(`probe quer${failed.length > 1 ? 'ies' : 'y'} failed: ${failed.map((p) => `${p.query.slice(0, 80)} → ${p.error}`).join('; ')}`);
     } else {
       scratchDir = await mkdtemp(path.join(tmpdir(), 'keepsake-verify-'));
-      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'directory', path: path.join(scratchDir, 'restore') }, controller.signal, () => undefined)) };
+      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'directory', path: path.join(scratchDir, 'restore') }, halt.signal, () => undefined)) };
     }
   } catch (caught) {
-    failure = controller.signal.aborted ? controller.signal.reason : caught;
+    failure = halt.signal.aborted ? halt.signal.reason : caught;
   } finally {
-    a.signal?.removeEventListener('abort', onQueueAbort);
+    halt.dispose();
     // The scratch target goes before the result is recorded, whatever happened: it holds a
     // tenant's data outside its own server, and nobody should see a result while it still exists.
     if (scratchDb) await dropTargetDatabase(scratchDb).catch((err: unknown) => log.error({ err }, 'could not drop the scratch database'));
