@@ -86,7 +86,9 @@ export async function runBackup(deps: BackupRunDeps, attempt: BackupAttempt): Pr
     let engineError: unknown;
     const engineDone = run.done.catch((err: unknown) => {
       engineError = err;
-      stop(err instanceof Error ? err : new Error(String(err)));
+      // An engine stopped because the pipeline already failed (size limit, destination) reports a
+      // cancel: that is a consequence, and the pipeline's own error is the one to record.
+      if (!(err instanceof CancelledError)) stop(err instanceof Error ? err : new Error(String(err)));
       return undefined;
     });
     // The artifact's name needs the format, which the engine reports only at the end; the
