@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { DestinationError, IntegrityError, RestoreValidationError, TargetExistsError } from '../backup/errors';
+import { DestinationError, IntegrityError, isBackupError, RestoreValidationError, TargetExistsError } from '../backup/errors';
 import { ByteCounter } from '../backup/pipeline/byte-counter';
 import { openRestoreStream, verifyArtifact } from '../backup/pipeline/restore';
 import { extractTar } from '../backup/restore/extract-tar';
@@ -39,7 +39,7 @@ export interface RestoreEvidence {
   /** The destination whose copy was restored. */
   destinationId: string;
   /** Copies that could not be used, and why. */
-  skipped: Array<{ destinationId: string; reason: string }>;
+  skipped: Array<{ destinationId: string; reason: string; code: string }>;
   bytes: number;
   tables?: TableCheck[];
   entries?: { expected: number | null; actual: number };
@@ -68,13 +68,13 @@ export async function restorePoint(
       break;
     } catch (err) {
       if (signal.aborted) throw err;
-      skipped.push({ destinationId: artifact.destinationId, reason: err instanceof Error ? err.message : String(err) });
+      skipped.push({ destinationId: artifact.destinationId, reason: err instanceof Error ? err.message : String(err), code: isBackupError(err) ? err.code : 'INTERNAL' });
     }
   }
   if (!chosen) {
     const detail = skipped.map((s) => s.reason).join('; ') || 'the recovery point has no copy';
     // Every copy that could be read was damaged: that is an integrity failure, not an outage.
-    throw skipped.length && skipped.every((s) => /SHA-256|integrity|authentic/i.test(s.reason))
+    throw skipped.length && skipped.every((s) => s.code === 'INTEGRITY_ERROR' || s.code === 'KEY_MISMATCH')
       ? new IntegrityError(`no intact copy of the recovery point: ${detail}`)
       : new DestinationError('read', point.id, new Error(`no usable copy of the recovery point: ${detail}`));
   }

@@ -51,8 +51,9 @@ function inRoots(p: string, roots: string[]): boolean {
 function checkTarget(input: RestoreInput, sourceKind: 'POSTGRES' | 'DIRECTORY', format: string, env: RestoreEnv): { hint: string; database?: string } {
   const issues: FieldIssue[] = [];
   const add = (field: string, message: string) => issues.push({ path: ['input', field], message });
-  const selection = [input.schemas, input.tables, input.paths];
-  if (selection.some((l) => (l?.length ?? 0) > MAX_SELECTION)) add('tables', `at most ${MAX_SELECTION} entries per selection list`);
+  for (const field of ['schemas', 'tables', 'paths'] as const) {
+    if ((input[field]?.length ?? 0) > MAX_SELECTION) add(field, `at most ${MAX_SELECTION} entries`);
+  }
   let result: { hint: string; database?: string } = { hint: '' };
   if (sourceKind === 'POSTGRES') {
     if (input.targetKind === 'DIRECTORY') add('targetKind', 'a database backup restores into NEW_DATABASE or EXISTING_DATABASE');
