@@ -115,8 +115,12 @@ describe('size limit and timeout', () => {
       expect(done.errorCode).toBe('TIMEOUT');
       expect(done.error).toMatch(/2-second timeout/);
       expect(done.attempt).toBe(1);
-      const waiting = await superuser.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [source.name]);
-      expect(waiting.rows[0].n).toBe(0);
+      // The run closed its session; the server notices the vanished client within
+      // client_connection_check_interval (1 s), while our lock is still held. Without that
+      // setting the dump's session would wait for the lock for as long as it is held.
+      const lockWaiters = async () =>
+        (await superuser.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [source.name])).rows[0].n as number;
+      await expect.poll(lockWaiters, { timeout: 10_000, interval: 100 }).toBe(0);
     } finally {
       await release();
     }
