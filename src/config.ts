@@ -33,6 +33,8 @@ const EnvSchema = z.object({
   GRAPHIQL: bool.optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   QUEUE_SUPERVISE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  // pg-boss refuses heartbeats under 10 s.
+  JOB_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(3600).default(30),
   SEED_DEMO: bool.default(true),
 });
 
@@ -65,6 +67,8 @@ export interface AppConfig {
   workerConcurrency: number;
   /** How often the queue looks for jobs whose worker stopped sending heartbeats (or expired). */
   queueSuperviseSeconds: number;
+  /** A running backup, restore or verification whose worker sent no heartbeat for this long is retried or failed. */
+  jobHeartbeatSeconds: number;
   seedDemo: boolean;
 }
 
@@ -123,6 +127,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     graphiql: e.GRAPHIQL ?? !production,
     workerConcurrency: e.WORKER_CONCURRENCY,
     queueSuperviseSeconds: e.QUEUE_SUPERVISE_SECONDS,
+    jobHeartbeatSeconds: e.JOB_HEARTBEAT_SECONDS,
     seedDemo: e.SEED_DEMO,
   };
 }

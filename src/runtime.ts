@@ -22,7 +22,7 @@ export async function createServices(config: AppConfig, log: Logger, databaseUrl
         : { kind: 'jwks-file', path: jwt.path, issuer: jwt.issuer, audience: jwt.audience },
   );
   const db = createDb(databaseUrl, dbOptions);
-  const boss = await startBoss(databaseUrl, { superviseSeconds: config.queueSuperviseSeconds });
+  const boss = await startBoss(databaseUrl, { superviseSeconds: config.queueSuperviseSeconds, heartbeatSeconds: config.jobHeartbeatSeconds });
   boss.on('error', (err) => log.error({ err }, 'queue error'));
   const events = new EventBus(databaseUrl, log);
   await events.start();

@@ -7,6 +7,12 @@ export const BOSS_SCHEMA = 'pgboss';
 
 const uuid = z.string().uuid();
 
+/**
+ * Queues whose jobs run long send heartbeats; this is their default interval. startBoss applies
+ * the configured JOB_HEARTBEAT_SECONDS instead, to new and existing queues alike.
+ */
+export const HEARTBEAT_SECONDS = 30;
+
 export const queues = {
   backup: {
     name: 'backup',
@@ -20,8 +26,8 @@ export const queues = {
       retryDelayMax: 600,
       expireInSeconds: 6 * 3600,
       // A worker killed mid-run stops sending heartbeats: the job is retried or failed
-      // within this many seconds instead of waiting out the expiry.
-      heartbeatSeconds: Number(process.env.KEEPSAKE_HEARTBEAT_SECONDS ?? 30),
+      // within the heartbeat interval instead of waiting out the expiry.
+      heartbeatSeconds: HEARTBEAT_SECONDS,
       deadLetter: 'backup-dead',
     } satisfies Omit<Queue, 'name'>,
   },
@@ -39,7 +45,7 @@ export const queues = {
       retryLimit: 1,
       retryDelay: 10,
       expireInSeconds: 6 * 3600,
-      heartbeatSeconds: Number(process.env.KEEPSAKE_HEARTBEAT_SECONDS ?? 30),
+      heartbeatSeconds: HEARTBEAT_SECONDS,
       deadLetter: 'restore-dead',
     } satisfies Omit<Queue, 'name'>,
   },
@@ -51,7 +57,7 @@ export const queues = {
   verify: {
     name: 'verify',
     payload: z.object({ verificationId: uuid, orgId: uuid }),
-    options: { policy: 'singleton', retryLimit: 1, retryDelay: 30, expireInSeconds: 6 * 3600, heartbeatSeconds: Number(process.env.KEEPSAKE_HEARTBEAT_SECONDS ?? 30) } satisfies Omit<Queue, 'name'>,
+    options: { policy: 'singleton', retryLimit: 1, retryDelay: 30, expireInSeconds: 6 * 3600, heartbeatSeconds: HEARTBEAT_SECONDS } satisfies Omit<Queue, 'name'>,
   },
   retention: {
     name: 'retention',

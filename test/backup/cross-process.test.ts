@@ -26,7 +26,7 @@ let superuser: pg.Client;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  t = await startTestApp({ QUEUE_SUPERVISE_SECONDS: '1' });
+  t = await startTestApp({ QUEUE_SUPERVISE_SECONDS: '1', JOB_HEARTBEAT_SECONDS: '10' });
   org = await t.createOrg();
   source = await createEmptyDatabase();
   const c = new pg.Client({ connectionString: source.url });
@@ -36,7 +36,7 @@ beforeAll(async () => {
   superuser = new pg.Client({ connectionString: t.db.url });
   await superuser.connect();
   // The shortest heartbeat pg-boss allows: a killed worker is noticed within seconds, not minutes.
-  await t.services.boss.updateQueue(queues.backup.name, { heartbeatSeconds: 10, retryDelay: 1, retryBackoff: false });
+  await t.services.boss.updateQueue(queues.backup.name, { retryDelay: 1, retryBackoff: false });
 });
 
 afterAll(async () => {
@@ -59,6 +59,7 @@ async function startWorkerProcess(): Promise<ChildProcess> {
       SEED_DEMO: 'false',
       LOG_LEVEL: 'info',
       QUEUE_SUPERVISE_SECONDS: '1',
+      JOB_HEARTBEAT_SECONDS: '10',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -105,3 +105,23 @@ describe('schedulerTick', () => {
     expect(await missedOf(id)).toEqual([]);
   });
 });
+
+describe('queue settings', () => {
+  it('JOB_HEARTBEAT_SECONDS reaches queues created earlier, and the jobs sent after it', async () => {
+    const heartbeat = async (name: string) =>
+      (await superuser.query(`SELECT heartbeat_seconds AS s FROM pgboss.queue WHERE name = $1`, [name])).rows[0].s as number | null;
+    expect(await heartbeat(queues.backup.name)).toBe(30); // created by the test app with the default
+    const other = await startBoss(t.db.url, { schedule: false, supervise: false, heartbeatSeconds: 17 });
+    try {
+      for (const q of [queues.backup, queues.restore, queues.verify]) expect(await heartbeat(q.name)).toBe(17);
+      // Short housekeeping queues carry no heartbeat: their expiry bounds them.
+      expect(await heartbeat(queues.retention.name)).toBeNull();
+      const id = await other.send(queues.verify.name, { verificationId: '00000000-0000-7000-8000-000000000000', orgId: org.id }, { startAfter: 3600 });
+      const job = await superuser.query(`SELECT heartbeat_seconds AS s FROM pgboss.job WHERE id = $1`, [id]);
+      expect(job.rows[0].s).toBe(17);
+      await other.deleteJob(queues.verify.name, id!);
+    } finally {
+      await other.stop({ graceful: false });
+    }
+  });
+});
