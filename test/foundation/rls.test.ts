@@ -29,10 +29,15 @@ async function count(c: pg.Client, sql: string, params: unknown[] = []): Promise
   return r.rows[0]!.n;
 }
 
-/** Runs fn in a transaction as keepsake_app (optionally with app.org_id set) and rolls back. */
-async function asApp<T>(orgId: string | null, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+/**
+ * Runs fn in a transaction as keepsake_app (optionally with app.org_id set) and rolls back.
+ * `rlsOnly` switches triggers off for it, so row-level security is shown to refuse on its own:
+ * the tenant guard triggers (same-org.test.ts) would otherwise refuse many of the same writes first.
+ */
+async function asApp<T>(orgId: string | null, fn: (c: pg.Client) => Promise<T>, opts: { rlsOnly?: boolean } = {}): Promise<T> {
   await su.query('BEGIN');
   try {
+    if (opts.rlsOnly) await su.query(`SET LOCAL session_replication_role = replica`);
     await su.query(`SET LOCAL ROLE keepsake_app`);
     if (orgId) await su.query(`SELECT set_config('app.org_id', $1, true)`, [orgId]);
     return await fn(su);
@@ -184,7 +189,7 @@ describe('with org A as the tenant', () => {
       if (!('rowCount' in userUpdate) || userUpdate.rowCount !== 0) problems.push(`User update of B member: ${JSON.stringify(userUpdate)}`);
       const userInsert = await attempt(c, `INSERT INTO "User" (id, email) VALUES (gen_random_uuid(), 'intruder@example.com')`);
       if (!('code' in userInsert) || userInsert.code !== '42501') problems.push(`User insert: ${JSON.stringify(userInsert)}`);
-    });
+    }, { rlsOnly: true });
     expect(problems).toEqual([]);
     expect(await fingerprint(orgB.id)).toBe(before);
   });
