@@ -1,6 +1,6 @@
 // Org-scoped machine credentials: shown once, stored as a hash, revocable.
 import type { Db } from '../db/client';
-import { withTenant } from '../db/context';
+import { withTenant, type Tx } from '../db/context';
 import type { Role } from '../db/generated/prisma/enums';
 import { recordAudit } from '../audit/writer';
 import { generateApiKey, hashApiKeySecret } from '../auth/api-keys';
@@ -37,4 +37,15 @@ export async function revokeApiKey(db: Db, scope: OrgScope, id: string) {
     await recordAudit(tx, scope, { action: 'apiKey.revoke', resourceType: 'ApiKey', resourceId: id, before, after });
     return after;
   });
+}
+
+/** Revokes, inside the caller's transaction, every live key a user created in the scope's organization. */
+export async function revokeKeysCreatedBy(tx: Tx, scope: OrgScope, userId: string, reason: string): Promise<string[]> {
+  const keys = await tx.apiKey.findMany({ where: { orgId: scope.orgId, createdById: userId, revokedAt: null }, orderBy: { createdAt: 'asc' } });
+  const now = new Date();
+  for (const before of keys) {
+    const after = await tx.apiKey.update({ where: { id: before.id }, data: { revokedAt: now } });
+    await recordAudit(tx, scope, { action: 'apiKey.revoke', resourceType: 'ApiKey', resourceId: before.id, before, after: { ...after, reason } });
+  }
+  return keys.map((k) => k.id);
 }

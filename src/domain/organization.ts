@@ -4,6 +4,7 @@ import type { Db } from '../db/client';
 import type { Role } from '../db/generated/prisma/enums';
 import { recordAudit } from '../audit/writer';
 import type { OrgScope } from './actor';
+import { revokeKeysCreatedBy } from './api-keys';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors';
 import { validateTimeZone } from './schedule';
 
@@ -97,6 +98,9 @@ export async function removeMember(db: Db, scope: OrgScope, membershipId: string
     }
     await tx.membership.delete({ where: { id: membershipId } });
     await recordAudit(tx, scope, { action: 'member.remove', resourceType: 'Membership', resourceId: before.id, before });
-    return before;
+    // The member saw each key they created, once: a departing admin must not keep machine access
+    // to the organization. Their live keys go with them, each revocation audited.
+    const revokedApiKeyIds = await revokeKeysCreatedBy(tx, scope, before.userId, 'its creator was removed from the organization');
+    return { ...before, revokedApiKeyIds };
   });
 }

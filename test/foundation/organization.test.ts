@@ -130,6 +130,28 @@ describe('changeMemberRole and removeMember', () => {
     expect(await typename(remove(o.users.OWNER.token, operator))).toMatch(/Success$/);
   });
 
+  it('revoke, with the member, the live API keys they created, each audited; other keys keep working', async () => {
+    const o = await t.createOrg();
+    const key = async (token: string, name: string) =>
+      (await mutate(t, token, 'createApiKey', 'CreateApiKeyInput', { name, role: 'OPERATOR' }, 'token apiKey { id }')).payload!.data as { token: string; apiKey: { id: string } };
+    const [live, alreadyRevoked, ownersKey] = [await key(o.users.ADMIN.token, 'ci'), await key(o.users.ADMIN.token, 'old'), await key(o.users.OWNER.token, 'owner-ci')];
+    expect((await mutate(t, o.users.ADMIN.token, 'revokeApiKey', 'RevokeApiKeyInput', { id: alreadyRevoked.apiKey.id }, 'revokedAt')).payload?.__typename).toMatch(/Success$/);
+    const whoAmI = async (token: string) => (await t.gql(token, `{ viewer { kind } }`)).data?.viewer ?? null;
+    expect(await whoAmI(live.token)).toEqual({ kind: 'API_KEY' });
+
+    const removed = await mutate(t, o.users.OWNER.token, 'removeMember', 'RemoveMemberInput', { membershipId: await membershipOf(o, o.users.ADMIN.id) }, 'removedMembershipId revokedApiKeyIds');
+    expect(removed.payload?.data?.revokedApiKeyIds, removed.json).toEqual([live.apiKey.id]);
+    expect(await whoAmI(live.token)).toBeNull();
+    expect(await whoAmI(ownersKey.token)).toEqual({ kind: 'API_KEY' });
+    const audit = await su.query(
+      `SELECT "resourceId", after->>'reason' AS reason, "actorId" FROM "AuditEvent" WHERE "orgId" = $1 AND action = 'apiKey.revoke' ORDER BY seq`, [o.id],
+    );
+    expect(audit.rows).toEqual([
+      { resourceId: rawId(alreadyRevoked.apiKey.id), reason: null, actorId: o.users.ADMIN.id },
+      { resourceId: rawId(live.apiKey.id), reason: 'its creator was removed from the organization', actorId: o.users.OWNER.id },
+    ]);
+  });
+
   it('never leave the organization without an OWNER', async () => {
     const o = await t.createOrg();
     const owner = await membershipOf(o, o.users.OWNER.id);

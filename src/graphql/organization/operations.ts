@@ -1,3 +1,4 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import { changeMemberRole, inviteMember, removeMember, updateOrganization } from '../../domain/organization';
 import { builder } from '../builder';
@@ -73,15 +74,21 @@ const RemoveMemberInput = builder.inputType('RemoveMemberInput', {
 
 builder.mutationField('removeMember', (t) =>
   t.field({
-    type: builder.objectRef<{ id: string }>('RemovedMember').implement({
-      fields: (f) => ({ removedMembershipId: f.exposeID('id') }),
+    type: builder.objectRef<{ id: string; revokedApiKeyIds: string[] }>('RemovedMember').implement({
+      fields: (f) => ({
+        removedMembershipId: f.exposeID('id'),
+        revokedApiKeyIds: f.idList({
+          description: 'The API keys the removed member had created and that were still live: revoked with the membership.',
+          resolve: (r) => r.revokedApiKeyIds.map((id) => encodeGlobalID('ApiKey', id)),
+        }),
+      }),
     }),
     authScopes: { admin: true },
     errors: { types: MUTATION_ERRORS },
     args: { input: t.arg({ type: RemoveMemberInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      await removeMember(ctx.app.db, ctx.scope!, decodeId(String(input.membershipId), 'Membership', ['input', 'membershipId']));
-      return { id: String(input.membershipId) };
+      const removed = await removeMember(ctx.app.db, ctx.scope!, decodeId(String(input.membershipId), 'Membership', ['input', 'membershipId']));
+      return { id: String(input.membershipId), revokedApiKeyIds: removed.revokedApiKeyIds };
     },
   }),
 );
