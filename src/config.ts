@@ -4,10 +4,26 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { DEFAULT_OUTBOUND_DENY, parseCidr, type OutboundConfig } from './backup/outbound';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Comma-separated CIDRs or addresses ("10.0.0.0/8,fd00::/8"). */
+const cidrList = z
+  .string()
+  .transform((v, ctx) => {
+    const items = v.split(',').map((x) => x.trim()).filter(Boolean);
+    for (const item of items) {
+      try {
+        parseCidr(item);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }
+    return items;
+  });
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -29,6 +45,9 @@ const EnvSchema = z.object({
     .string()
     .optional()
     .refine((v) => v === undefined || v.split(':').filter(Boolean).every((p) => p.startsWith('/')), 'must be a colon-separated list of absolute paths'),
+  OUTBOUND_DENY: cidrList.optional(),
+  OUTBOUND_ALLOW: cidrList.optional(),
+  OUTBOUND_UNIX_SOCKETS: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GRAPHIQL: bool.optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
@@ -62,6 +81,8 @@ export interface AppConfig {
    * (production without DIRECTORY_SOURCE_ROOTS), so a tenant cannot archive the worker host's files.
    */
   directorySourceRoots?: string[];
+  /** Where workers may connect for tenants (sources, restore targets, S3 endpoints). */
+  outbound: OutboundConfig;
   logLevel: Env['LOG_LEVEL'];
   graphiql: boolean;
   workerConcurrency: number;
@@ -123,6 +144,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     storageRoot: path.resolve(e.STORAGE_ROOT ?? path.join(dataDir, 'storage')),
     pgBinDir: e.PG_BIN_DIR,
     directorySourceRoots: e.DIRECTORY_SOURCE_ROOTS !== undefined ? e.DIRECTORY_SOURCE_ROOTS.split(':').filter(Boolean) : production ? [] : undefined,
+    outbound: { deny: e.OUTBOUND_DENY ?? DEFAULT_OUTBOUND_DENY, allow: e.OUTBOUND_ALLOW ?? null, unixSockets: e.OUTBOUND_UNIX_SOCKETS },
     logLevel: e.LOG_LEVEL,
     graphiql: e.GRAPHIQL ?? !production,
     workerConcurrency: e.WORKER_CONCURRENCY,

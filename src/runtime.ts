@@ -9,6 +9,7 @@ import { EventBus } from './events/bus';
 import { startBoss } from './jobs/boss';
 import type { Logger } from './logger';
 import type { AppServices } from './services';
+import { configureOutbound, OutboundPolicy } from './backup/outbound';
 
 export async function createServices(config: AppConfig, log: Logger, databaseUrl: string, dbOptions: DbOptions = {}): Promise<AppServices> {
   const { applied } = await deployMigrations(databaseUrl, { log: (m) => log.debug(m) });
@@ -21,6 +22,8 @@ export async function createServices(config: AppConfig, log: Logger, databaseUrl
         ? { kind: 'jwks-url', url: jwt.url, issuer: jwt.issuer, audience: jwt.audience }
         : { kind: 'jwks-file', path: jwt.path, issuer: jwt.issuer, audience: jwt.audience },
   );
+  // Every connection a worker makes for a tenant goes through this policy (src/backup/outbound.ts).
+  configureOutbound(new OutboundPolicy(config.outbound));
   const db = createDb(databaseUrl, dbOptions);
   const boss = await startBoss(databaseUrl, { superviseSeconds: config.queueSuperviseSeconds, heartbeatSeconds: config.jobHeartbeatSeconds });
   boss.on('error', (err) => log.error({ err }, 'queue error'));

@@ -19,7 +19,8 @@ export type BackupErrorCode =
   | 'PG_RESTORE_FAILED'
   | 'TARGET_EXISTS'
   | 'TARGET_ACCESS_FAILED'
-  | 'VALIDATION_FAILED';
+  | 'VALIDATION_FAILED'
+  | 'OUTBOUND_DENIED';
 
 export class BackupError extends Error {
   readonly code: BackupErrorCode;
@@ -174,5 +175,12 @@ export class TargetAccessError extends BackupError {
 export class RestoreValidationError extends BackupError {
   constructor(message: string) {
     super('VALIDATION_FAILED', message);
+  }
+}
+
+/** A tenant-named host or address that the outbound policy (OUTBOUND_DENY/ALLOW) forbids. */
+export class OutboundDeniedError extends BackupError {
+  constructor(message: string) {
+    super('OUTBOUND_DENIED', message);
   }
 }

@@ -52,7 +52,7 @@ export type BackupOutcome =
 
 /** Failures that another attempt cannot fix: configuration or data problems, or the user's own stop. */
 const PERMANENT: ReadonlySet<BackupErrorCode | string> = new Set([
-  'PG_DUMP_TOO_OLD', 'PG_TOOL_MISSING', 'PATH_ESCAPE', 'SIZE_LIMIT_EXCEEDED', 'KEY_MISMATCH', 'SOURCE_NOT_FOUND', 'TIMEOUT', 'CANCELLED',
+  'PG_DUMP_TOO_OLD', 'PG_TOOL_MISSING', 'PATH_ESCAPE', 'SIZE_LIMIT_EXCEEDED', 'KEY_MISMATCH', 'SOURCE_NOT_FOUND', 'TIMEOUT', 'CANCELLED', 'OUTBOUND_DENIED',
 ]);
 
 export async function runBackup(deps: BackupRunDeps, attempt: BackupAttempt): Promise<BackupOutcome> {

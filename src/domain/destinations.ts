@@ -11,6 +11,7 @@ import type { OrgScope } from './actor';
 import { DEFAULT_S3_REGION, destinationSealAad, driverFor, orgStorageRoot, type DestinationEnv } from './destination-driver';
 import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from './errors';
 import { conflictOnDuplicate } from './unique';
+import { outboundPolicy } from '../backup/outbound';
 
 export type { DestinationEnv } from './destination-driver';
 
@@ -72,6 +73,11 @@ function endpointOf(value: string): string {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw ValidationError.field(field('endpoint'), 'must start with http:// or https://');
   if (u.username || u.password) throw ValidationError.field(field('endpoint'), 'must not contain credentials; use accessKeyId and secretAccessKey');
   if (u.search || u.hash) throw ValidationError.field(field('endpoint'), 'must not have a query or fragment');
+  try {
+    outboundPolicy().checkLiteral(u.hostname, 'the endpoint');
+  } catch (err) {
+    throw ValidationError.field(field('endpoint'), (err as Error).message);
+  }
   return value.replace(/\/+$/, '');
 }
 

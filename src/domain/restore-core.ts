@@ -9,7 +9,7 @@ import { DestinationError, IntegrityError, isBackupError, RestoreValidationError
 import { ByteCounter } from '../backup/pipeline/byte-counter';
 import { openRestoreStream, verifyArtifact } from '../backup/pipeline/restore';
 import { extractTar } from '../backup/restore/extract-tar';
-import { restorePostgres, targetRowCounts, type DumpFormatName } from '../backup/restore/postgres';
+import { openTarget, restorePostgres, targetRowCounts, type DumpFormatName } from '../backup/restore/postgres';
 import type { Db } from '../db/client';
 import type { Artifact, Destination, RecoveryPoint } from '../db/generated/prisma/client';
 import { organizationDataKey } from './data-keys';
@@ -25,7 +25,11 @@ export interface RestoreDeps {
 export type PointWithCopies = RecoveryPoint & { artifacts: Array<Artifact & { destination: Destination }> };
 
 export type RestoreTarget =
-  | { kind: 'postgres'; url: string; mode: 'new' | 'existing'; schemas?: string[]; tables?: string[]; noPrivileges?: boolean }
+  | {
+      kind: 'postgres'; url: string; mode: 'new' | 'existing'; schemas?: string[]; tables?: string[]; noPrivileges?: boolean;
+      /** The operator's own server (a restore test's scratch database): exempt from the outbound policy. */
+      trusted?: boolean;
+    }
   | { kind: 'directory'; path: string; paths?: string[] };
 
 export interface TableCheck {
@@ -54,6 +58,8 @@ export async function restorePoint(
   signal: AbortSignal,
   onProgress: (phase: 'verifying' | 'restoring', bytesDone: number) => void,
 ): Promise<RestoreEvidence> {
+  // A target the outbound policy forbids (or a malformed URL) fails before any copy is read.
+  if (target.kind === 'postgres') await openTarget(target.url, { trusted: target.trusted });
   const copies = point.artifacts
     .filter((a) => a.status === 'PRESENT')
     .sort((a, b) => (HEALTH_ORDER[a.destination.status] ?? 1) - (HEALTH_ORDER[b.destination.status] ?? 1));
@@ -90,10 +96,10 @@ export async function restorePoint(
   const manifest = point.manifest as { rowCounts?: Record<string, number>; files?: number };
 
   if (target.kind === 'postgres') {
-    await restorePostgres(counter, { targetUrl: target.url, format: point.format as DumpFormatName, mode: target.mode, schemas: target.schemas, tables: target.tables, noPrivileges: target.noPrivileges, pgBinDir: deps.pgBinDir }, signal);
+    await restorePostgres(counter, { targetUrl: target.url, format: point.format as DumpFormatName, mode: target.mode, schemas: target.schemas, tables: target.tables, noPrivileges: target.noPrivileges, pgBinDir: deps.pgBinDir, trusted: target.trusted }, signal);
     evidence.bytes = counter.bytes;
     const expected = Object.entries(manifest.rowCounts ?? {}).filter(([t]) => selected(t, target.schemas, target.tables));
-    const actual = await targetRowCounts(target.url, expected.map(([t]) => t));
+    const actual = await targetRowCounts(target.url, expected.map(([t]) => t), { trusted: target.trusted });
     evidence.tables = expected.map(([table, n]) => ({ table, expected: n, actual: actual[table] ?? null, ok: actual[table] === n }));
     const bad = evidence.tables.filter((c) => !c.ok);
     if (bad.length) throw new RestoreValidationError(`restored row counts differ from the backup's: ${bad.map((c) => `${c.table} ${c.actual ?? 'missing'} ≠ ${c.expected}`).join(', ')}`);

@@ -1,5 +1,7 @@
 // Sources: what gets backed up. Connection URLs are sealed with the master key on the way
 // in and never returned; only a credential-free hint (host:port/db) is kept readable.
+import { parseConnectionUrl } from '../backup/engines/pg-connection';
+import { isBackupError } from '../backup/errors';
 import type { Db } from '../db/client';
 import { withTenant } from '../db/context';
 import type { DumpFormat } from '../db/generated/prisma/enums';
@@ -44,6 +46,14 @@ export function connectionHint(url: string, path: string[] = ['input', 'connecti
   const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
   if (!u.hostname) throw ValidationError.field(path, 'must name a host');
   if (!db) throw ValidationError.field(path, 'must name a database');
+  // What the worker will refuse anyway (parameters that reach other hosts or its own files, a
+  // literal address the outbound policy forbids), refused now; host names are checked when resolved.
+  try {
+    parseConnectionUrl(url);
+  } catch (err) {
+    if (isBackupError(err)) throw ValidationError.field(path, err.message);
+    throw err;
+  }
   return `${u.username ? decodeURIComponent(u.username) + '@' : ''}${u.hostname}:${u.port || '5432'}/${db}`.slice(0, 300);
 }
 

@@ -66,7 +66,7 @@ export async function runVerification(deps: VerificationDeps, a: { verificationI
       u.pathname = `/${name}`;
       scratchDb = u.toString();
       evidence.scratch = name;
-      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'postgres', url: scratchDb, mode: 'new', noPrivileges: true }, halt.signal, () => undefined)) };
+      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'postgres', url: scratchDb, mode: 'new', noPrivileges: true, trusted: true }, halt.signal, () => undefined)) };
       evidence.probes = await runProbes(scratchDb, point.source?.probeQueries ?? []);
       const failed = evidence.probes.filter((p) => !p.ok);
       if (failed.length) throw new Error(`probe quer${failed.length > 1 ? 'ies' : 'y'} failed: ${failed.map((p) => `${p.query.slice(0, 80)} → ${p.error}`).join('; ')}`);
@@ -80,7 +80,7 @@ export async function runVerification(deps: VerificationDeps, a: { verificationI
     halt.dispose();
     // The scratch target goes before the result is recorded, whatever happened: it holds a
     // tenant's data outside its own server, and nobody should see a result while it still exists.
-    if (scratchDb) await dropTargetDatabase(scratchDb).catch((err: unknown) => log.error({ err }, 'could not drop the scratch database'));
+    if (scratchDb) await dropTargetDatabase(scratchDb, { trusted: true }).catch((err: unknown) => log.error({ err }, 'could not drop the scratch database'));
     if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
   }
 
@@ -112,7 +112,8 @@ export async function runVerification(deps: VerificationDeps, a: { verificationI
 /** Each probe in a read-only transaction with a time limit, so a probe can neither write nor hang the worker. */
 async function runProbes(url: string, queries: string[]): Promise<ProbeResult[]> {
   if (queries.length === 0) return [];
-  const client = await connectSource(parseConnectionUrl(url));
+  // The scratch database is on the operator's server: no outbound policy.
+  const client = await connectSource(parseConnectionUrl(url, { trusted: true }));
   const results: ProbeResult[] = [];
   try {
     for (const query of queries) {

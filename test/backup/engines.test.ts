@@ -226,7 +226,7 @@ describe('pg_dump helpers', () => {
 
   it('takes the password out of the URL', () => {
     const c = parseConnectionUrl('postgresql://app:p%40ss%3Aword@db.example:5433/shop?sslmode=require');
-    expect(c).toEqual({ url: 'postgresql://app@db.example:5433/shop?sslmode=require', password: 'p@ss:word', hint: 'app@db.example:5433/shop' });
+    expect(c).toEqual({ url: 'postgresql://app@db.example:5433/shop?sslmode=require', password: 'p@ss:word', hint: 'app@db.example:5433/shop', host: 'db.example', trusted: false });
     expect(parseConnectionUrl('postgres://h/d?password=x&application_name=y')).toMatchObject({ url: 'postgres://h/d?application_name=y', password: 'x' });
   });
 });

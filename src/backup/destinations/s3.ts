@@ -7,9 +7,12 @@ import {
   S3Client, type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import http from 'node:http';
+import https from 'node:https';
 import { PassThrough, Readable } from 'node:stream';
 import { reasonForFailure } from '../cancellation';
 import { BackupError, CancelledError, DestinationError } from '../errors';
+import { outboundPolicy } from '../outbound';
 import { keySegments, validatePrefix } from './object-key';
 import { probeDestination } from './probe';
 import type { Destination, ObjectInfo, ProbeResult, PutOptions, PutResult } from './types';
@@ -49,6 +52,7 @@ export class S3Destination implements Destination {
     this.partSize = opts.partSize ?? 8 * MIB;
     this.queueSize = opts.queueSize ?? 2;
     this.client = opts.client ?? new S3Client(clientConfig(opts));
+    guardOutbound(this.client);
   }
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
@@ -176,7 +180,10 @@ export class S3Destination implements Destination {
 }
 
 function clientConfig(opts: S3DestinationOptions): S3ClientConfig {
+  const lookup = outboundPolicy().lookup;
   return {
+    // Host names resolve through the outbound policy, so the connection goes only to a checked address.
+    requestHandler: { httpAgent: new http.Agent({ keepAlive: true, lookup }), httpsAgent: new https.Agent({ keepAlive: true, lookup }) },
     region: opts.region ?? 'us-east-1',
     endpoint: opts.endpoint,
     forcePathStyle: opts.forcePathStyle,
@@ -185,6 +192,21 @@ function clientConfig(opts: S3DestinationOptions): S3ClientConfig {
     // (aws-chunked trailers); our own SHA-256 covers integrity end to end anyway.
     ...(opts.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
   };
+}
+
+/**
+ * Literal addresses never reach a DNS lookup: every request's host is checked before it is sent
+ * (at the build step, so the SDK's retries do not repeat a refusal).
+ */
+function guardOutbound(client: S3Client): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const hostname = (args.request as { hostname?: string } | undefined)?.hostname;
+      if (hostname) outboundPolicy().checkLiteral(hostname, 'the S3 endpoint');
+      return next(args);
+    },
+    { step: 'build', name: 'keepsakeOutboundPolicy' },
+  );
 }
 
 function isNotFound(err: unknown): boolean {

@@ -1,8 +1,11 @@
 // A tenant's PostgreSQL connection URL, split so the password never reaches argv (visible in
 // `ps`), error messages or logs: libpq tools get the URL without it plus PGPASSWORD, node-pg gets
 // it as a separate config field.
+import { isIP } from 'node:net';
 import pg from 'pg';
-import { BackupError, SourceAccessError, SourceNotFoundError } from '../errors';
+import { parse as parsePgUrl, toClientConfig } from 'pg-connection-string';
+import { BackupError, OutboundDeniedError, SourceAccessError, SourceNotFoundError } from '../errors';
+import { isUnixSocket, outboundPolicy } from '../outbound';
 
 export interface SourceConnection {
   /** The URL without the password, for `pg_dump --dbname` and node-pg. */
@@ -10,9 +13,26 @@ export interface SourceConnection {
   password: string | undefined;
   /** user@host:port/database: safe to put in messages. */
   hint: string;
+  /** The URL's host ('' when it names none: libpq then uses a Unix socket). */
+  host: string;
+  /** The operator's own server (VERIFY_DATABASE_URL, the platform database): no outbound policy. */
+  trusted: boolean;
+  /** The checked address every connection goes to (see pinConnection). */
+  hostaddr?: string;
 }
 
-export function parseConnectionUrl(connectionUrl: string): SourceConnection {
+/**
+ * Query parameters a tenant's URL may carry. The others could point the worker somewhere else
+ * (host, hostaddr, port, service: pg_service.conf entries) or at its own files (passfile,
+ * sslcert, sslkey, sslrootcert, sslcrl).
+ */
+const TENANT_URL_PARAMS = new Set([
+  'sslmode', 'sslnegotiation', 'channel_binding', 'gssencmode', 'connect_timeout', 'application_name', 'options',
+  'target_session_attrs', 'keepalives', 'keepalives_idle', 'keepalives_interval', 'keepalives_count', 'tcp_user_timeout',
+  'client_encoding',
+]);
+
+export function parseConnectionUrl(connectionUrl: string, opts: { trusted?: boolean } = {}): SourceConnection {
   let u: URL;
   let password: string | undefined;
   try {
@@ -34,7 +54,30 @@ export function parseConnectionUrl(connectionUrl: string): SourceConnection {
   u.password = '';
   const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
   const hint = `${u.username ? `${decodeURIComponent(u.username)}@` : ''}${u.host || 'localhost'}/${db}`;
-  return { url: u.toString(), password, hint };
+  const host = decodeURIComponent(u.hostname).replace(/^\[(.*)\]$/, '$1');
+  const conn = { url: u.toString(), password, hint, host, trusted: opts.trusted ?? false };
+  if (!conn.trusted) checkTenantUrl(u, conn);
+  return conn;
+}
+
+/** What a tenant's URL may name: one host (an allowed literal address, if an address), known parameters. */
+function checkTenantUrl(u: URL, conn: SourceConnection): void {
+  for (const key of u.searchParams.keys()) {
+    if (!TENANT_URL_PARAMS.has(key)) throw new OutboundDeniedError(`the connection URL parameter "${key}" is not accepted: name the server in the URL's host and port`);
+  }
+  if (conn.host.includes(',')) throw new OutboundDeniedError('the connection URL must name a single host');
+  outboundPolicy().checkLiteral(conn.host || '/', `the connection URL of ${conn.hint}`);
+}
+
+/**
+ * Resolves a tenant's host under the outbound policy and records the address to use: node-pg
+ * connects to it and libpq tools get it as PGHOSTADDR (the host name still serves TLS checks).
+ */
+export async function pinConnection(conn: SourceConnection): Promise<SourceConnection> {
+  if (conn.trusted || conn.hostaddr !== undefined) return conn;
+  const host = conn.host || '/';
+  const address = await outboundPolicy().resolve(host, `the server of ${conn.hint}`);
+  return isUnixSocket(address) ? conn : { ...conn, hostaddr: address };
 }
 
 /**
@@ -51,6 +94,8 @@ export function libpqEnv(conn: SourceConnection): NodeJS.ProcessEnv {
   env.PGAPPNAME = 'keepsake-backup'; // shows in pg_stat_activity; an application_name in the URL wins
   env.PGCONNECT_TIMEOUT ??= '30';
   if (conn.password !== undefined) env.PGPASSWORD = conn.password;
+  if (conn.hostaddr !== undefined) env.PGHOSTADDR = conn.hostaddr;
+  else if (!conn.trusted) throw new Error('a tenant connection must be pinned (pinConnection) before a libpq tool uses it');
   return env;
 }
 
@@ -62,14 +107,12 @@ export function libpqEnv(conn: SourceConnection): NodeJS.ProcessEnv {
  * PGPASSWORD and ~/.pgpass; a URL without a password must log in without one, as pg_dump does.
  */
 export async function connectSource(conn: SourceConnection): Promise<pg.Client> {
-  const url = new URL(conn.url);
-  if (url.searchParams.has('sslmode') && !url.searchParams.has('uselibpqcompat')) url.searchParams.set('uselibpqcompat', 'true');
-  const client = new pg.Client({
-    connectionString: url.toString(),
-    connectionTimeoutMillis: 30_000,
-    keepAlive: true,
-    application_name: 'keepsake-backup',
-  });
+  try {
+    conn = await pinConnection(conn);
+  } catch (err) {
+    throw sourceError(err, conn, 'cannot connect to');
+  }
+  const client = new pg.Client({ ...clientConfig(conn), connectionTimeoutMillis: 30_000, keepAlive: true });
   // Read when the server asks for a password; '' fails authentication rather than falling back.
   client.password = conn.password ?? '';
   // A connection dropped while idle must not crash the worker; the next query reports it.
@@ -81,6 +124,20 @@ export async function connectSource(conn: SourceConnection): Promise<pg.Client> 
     await client.end().catch(() => undefined);
     throw sourceError(err, conn, 'cannot connect to');
   }
+}
+
+/** node-pg's settings for the URL, aimed at the pinned address when there is one. */
+function clientConfig(conn: SourceConnection): pg.ClientConfig {
+  const url = new URL(conn.url);
+  const useLibpqCompat = url.searchParams.has('sslmode');
+  const config = toClientConfig(parsePgUrl(url.toString(), { useLibpqCompat }));
+  config.application_name ??= 'keepsake-backup';
+  if (conn.hostaddr !== undefined) {
+    config.host = conn.hostaddr;
+    // TLS still checks the certificate against the name the tenant gave, as libpq does with hostaddr.
+    if (config.ssl && isIP(conn.host) === 0) config.ssl = { ...(typeof config.ssl === 'object' ? config.ssl : {}), servername: conn.host };
+  }
+  return config;
 }
 
 /** node-pg/network errors as typed errors, with the password scrubbed from the message. */

@@ -9,7 +9,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { cancelledFrom, throwIfAborted } from '../cancellation';
 import { CancelledError } from '../errors';
-import { connectSource, libpqEnv, parseConnectionUrl, redact, sourceError, type SourceConnection } from './pg-connection';
+import { connectSource, libpqEnv, parseConnectionUrl, pinConnection, redact, sourceError, type SourceConnection } from './pg-connection';
 import { countRows, coveredTables, listUserTables, lockTables, type TableName, type TableSelection } from './pg-tables';
 import { checkPgDumpVersion, readToolVersion, spawnTool } from './pg-tools';
 import { packTree, walkTree } from './tar-tree';
@@ -76,7 +76,12 @@ export function createPostgresEngine(opts: PostgresEngineOptions): BackupEngine 
 
     async start(signal: AbortSignal): Promise<EngineRun> {
       throwIfAborted(signal);
-      const conn = parseConnectionUrl(opts.connectionUrl);
+      // Resolved and checked against the outbound policy once; pg_dump and our session both go
+      // to that address.
+      const parsed = parseConnectionUrl(opts.connectionUrl);
+      const conn = await pinConnection(parsed).catch((err: unknown) => {
+        throw sourceError(err, parsed, 'cannot connect to');
+      });
       const env = libpqEnv(conn);
       const pgDumpVersion = await readToolVersion('pg_dump', opts.pgBinDir, env);
       throwIfAborted(signal);

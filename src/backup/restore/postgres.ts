@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { cancelledFrom, throwIfAborted } from '../cancellation';
 import { BackupError, TargetAccessError, TargetExistsError } from '../errors';
-import { connectSource, libpqEnv, parseConnectionUrl, redact, type SourceConnection } from '../engines/pg-connection';
+import { connectSource, libpqEnv, parseConnectionUrl, pinConnection, redact, type SourceConnection } from '../engines/pg-connection';
 import { spawnTool } from '../engines/pg-tools';
 import { extractTar } from './extract-tar';
 
@@ -32,6 +32,8 @@ export interface PostgresRestoreOptions {
   /** pg_restore --jobs for the directory format. */
   jobs?: number;
   tempDir?: string;
+  /** The operator's own server (a restore test's scratch database): exempt from the outbound policy. */
+  trusted?: boolean;
 }
 
 /** libpq identifier quoting for CREATE/DROP DATABASE. */
@@ -52,8 +54,24 @@ async function maintenanceClient(conn: SourceConnection): Promise<pg.Client> {
   }
 }
 
-export async function createTargetDatabase(targetUrl: string): Promise<void> {
-  const conn = parseConnectionUrl(targetUrl);
+export interface TargetOptions {
+  /** The operator's own server, exempt from the outbound policy (tenants' targets never are). */
+  trusted?: boolean;
+}
+
+/** Parses a target URL and pins it to a checked address; unreachable names become TargetAccessError. */
+export async function openTarget(targetUrl: string, opts: TargetOptions = {}): Promise<SourceConnection> {
+  const conn = parseConnectionUrl(targetUrl, opts);
+  try {
+    return await pinConnection(conn);
+  } catch (err) {
+    if (err instanceof BackupError) throw err;
+    throw new TargetAccessError(`cannot reach the target server ${conn.hint}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export async function createTargetDatabase(targetUrl: string, opts: TargetOptions = {}): Promise<void> {
+  const conn = await openTarget(targetUrl, opts);
   const name = databaseOf(conn);
   const client = await maintenanceClient(conn);
   try {
@@ -67,8 +85,8 @@ export async function createTargetDatabase(targetUrl: string): Promise<void> {
   }
 }
 
-export async function dropTargetDatabase(targetUrl: string): Promise<void> {
-  const conn = parseConnectionUrl(targetUrl);
+export async function dropTargetDatabase(targetUrl: string, opts: TargetOptions = {}): Promise<void> {
+  const conn = await openTarget(targetUrl, opts);
   const client = await maintenanceClient(conn);
   try {
     await client.query(`DROP DATABASE IF EXISTS ${ident(databaseOf(conn))} WITH (FORCE)`);
@@ -104,8 +122,9 @@ export async function restorePostgres(input: Readable, opts: PostgresRestoreOpti
   if (opts.format === 'plain' && (opts.schemas?.length || opts.tables?.length)) {
     throw new BackupError('VALIDATION_FAILED', 'a plain SQL dump cannot be restored selectively: restore it whole');
   }
-  const conn = parseConnectionUrl(opts.targetUrl);
-  if (opts.mode === 'new') await createTargetDatabase(opts.targetUrl);
+  const target = { trusted: opts.trusted };
+  const conn = await openTarget(opts.targetUrl, target);
+  if (opts.mode === 'new') await createTargetDatabase(opts.targetUrl, target);
   let tmp: string | undefined;
   try {
     let dir: string | undefined;
@@ -138,7 +157,7 @@ export async function restorePostgres(input: Readable, opts: PostgresRestoreOpti
     }
     throwIfAborted(signal);
   } catch (err) {
-    if (opts.mode === 'new') await dropTargetDatabase(opts.targetUrl).catch(() => undefined);
+    if (opts.mode === 'new') await dropTargetDatabase(opts.targetUrl, target).catch(() => undefined);
     throw signal.aborted ? cancelledFrom(signal) : err;
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -146,8 +165,8 @@ export async function restorePostgres(input: Readable, opts: PostgresRestoreOpti
 }
 
 /** Exact row counts of the given "schema.table" names in the target, for comparison with the dump's. */
-export async function targetRowCounts(targetUrl: string, tables: string[]): Promise<Record<string, number | null>> {
-  const client = await connectSource(parseConnectionUrl(targetUrl));
+export async function targetRowCounts(targetUrl: string, tables: string[], opts: TargetOptions = {}): Promise<Record<string, number | null>> {
+  const client = await connectSource(await openTarget(targetUrl, opts));
   const out: Record<string, number | null> = {};
   try {
     for (const qualified of tables) {
