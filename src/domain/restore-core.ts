@@ -27,6 +27,8 @@ export type PointWithCopies = RecoveryPoint & { artifacts: Array<Artifact & { de
 export type RestoreTarget =
   | {
       kind: 'postgres'; url: string; mode: 'new' | 'existing'; schemas?: string[]; tables?: string[]; noPrivileges?: boolean;
+      /** pg_restore --jobs (new databases only; see restore/postgres.ts). */
+      jobs?: number;
       /** The operator's own server (a restore test's scratch database): exempt from the outbound policy. */
       trusted?: boolean;
     }
@@ -96,7 +98,7 @@ export async function restorePoint(
   const manifest = point.manifest as { rowCounts?: Record<string, number>; files?: number };
 
   if (target.kind === 'postgres') {
-    await restorePostgres(counter, { targetUrl: target.url, format: point.format as DumpFormatName, mode: target.mode, schemas: target.schemas, tables: target.tables, noPrivileges: target.noPrivileges, pgBinDir: deps.pgBinDir, trusted: target.trusted }, signal);
+    await restorePostgres(counter, { targetUrl: target.url, format: point.format as DumpFormatName, mode: target.mode, schemas: target.schemas, tables: target.tables, noPrivileges: target.noPrivileges, jobs: target.jobs, pgBinDir: deps.pgBinDir, trusted: target.trusted }, signal);
     evidence.bytes = counter.bytes;
     const expected = Object.entries(manifest.rowCounts ?? {}).filter(([t]) => selected(t, target.schemas, target.tables));
     const actual = await targetRowCounts(target.url, expected.map(([t]) => t), { trusted: target.trusted });

@@ -68,6 +68,7 @@ export async function runRestore(
           mode: job.targetKind === 'NEW_DATABASE' ? 'new' : 'existing',
           schemas: selection.schemas,
           tables: selection.tables,
+          jobs: job.jobs ?? undefined,
         };
     let phase = 'verifying';
     evidence = await restorePoint(deps, point, target, halt.signal, (p, bytes) => {

@@ -29,6 +29,8 @@ export interface RestoreInput {
   schemas?: string[] | null;
   tables?: string[] | null;
   paths?: string[] | null;
+  /** pg_restore --jobs into a NEW_DATABASE (custom and directory formats). */
+  jobs?: number | null;
 }
 
 export interface RestoreEnv {
@@ -73,9 +75,14 @@ function checkTarget(input: RestoreInput, sourceKind: 'POSTGRES' | 'DIRECTORY', 
     }
     if (format === 'plain' && input.targetKind === 'EXISTING_DATABASE') add('targetKind', 'a plain SQL dump can only be restored into a new database');
     if (format === 'plain' && (input.schemas?.length || input.tables?.length)) add('tables', 'a plain SQL dump cannot be restored selectively');
+    if (input.jobs != null && input.jobs > 1) {
+      if (input.targetKind === 'EXISTING_DATABASE') add('jobs', 'an existing database is restored in one transaction, which parallel jobs cannot share: restore into a new database');
+      else if (format !== 'custom' && format !== 'directory') add('jobs', `a ${format} dump restores as one stream: parallel jobs need the custom or directory format`);
+    }
   } else {
     if (input.targetKind !== 'DIRECTORY') add('targetKind', 'a directory backup restores into a DIRECTORY');
     if (input.schemas?.length || input.tables?.length) add('tables', 'applies to database backups only');
+    if (input.jobs != null) add('jobs', 'applies to database backups only');
     const p = input.path ?? '';
     if (!p.startsWith('/') || p.includes('\0') || p.split('/').includes('..')) add('path', 'must be an absolute path without ..');
     else if (env.directoryRoots && !inRoots(p, env.directoryRoots)) add('path', 'is outside the directories this server may restore into (DIRECTORY_SOURCE_ROOTS)');
@@ -105,6 +112,7 @@ export async function restoreRecoveryPoint(db: Db, boss: PgBoss, env: RestoreEnv
         targetPath: point.sourceKind === 'DIRECTORY' ? input.path! : null,
         selection: { schemas: input.schemas ?? [], tables: input.tables ?? [], paths: input.paths ?? [] },
         confirmOverwrite: input.confirmOverwrite === true,
+        jobs: input.jobs ?? null,
         initiatedById: scope.actor.type === 'USER' ? scope.actor.id : null,
         initiatedByApiKey: scope.actor.type === 'API_KEY' ? scope.actor.id : null,
       },
@@ -115,7 +123,7 @@ export async function restoreRecoveryPoint(db: Db, boss: PgBoss, env: RestoreEnv
     const withQueue = await tx.recoveryJob.update({ where: { id: created.id }, data: { queueJobId } });
     await recordAudit(tx, scope, {
       action: 'restore.request', resourceType: 'RecoveryJob', resourceId: created.id,
-      after: { recoveryPointId: point.id, targetKind: input.targetKind, target: target.hint, selection: created.selection, confirmOverwrite: created.confirmOverwrite },
+      after: { recoveryPointId: point.id, targetKind: input.targetKind, target: target.hint, selection: created.selection, confirmOverwrite: created.confirmOverwrite, jobs: created.jobs },
     });
     return withQueue;
   });

@@ -195,6 +195,61 @@ async function findJobOfPoint(): Promise<string | undefined> {
   return r.data?.node.backupJob?.id;
 }
 
+describe('restore formats and parallel jobs', () => {
+  /** A point of the same database dumped in another pg_dump format. */
+  const points = new Map<string, string>();
+  async function pointIn(format: 'DIRECTORY' | 'PLAIN' | 'TAR'): Promise<string> {
+    if (!points.has(format)) {
+      const src = await flow.postgresSource(`crm-${format.toLowerCase()}`, source.url, { dumpFormat: format });
+      const strategyId = await flow.strategy(`crm-${format.toLowerCase()}`, src, [await flow.localDestination(`nas-${format.toLowerCase()}`)]);
+      points.set(format, (await flow.backup(strategyId)).recoveryPoint!.id);
+    }
+    return points.get(format)!;
+  }
+
+  it('restores a custom-format dump with parallel jobs into a new database, identical', async () => {
+    const target = newDbName();
+    const job = await restore({ targetKind: 'NEW_DATABASE', connectionUrl: target.url, jobs: 3 });
+    expect(job.status, job.error ?? '').toBe('SUCCEEDED');
+    expect(await tableChecksums(target.url, TABLES)).toEqual(await tableChecksums(source.url, TABLES));
+  });
+
+  it('restores directory, plain and tar dumps into new databases, identical', async () => {
+    for (const format of ['DIRECTORY', 'PLAIN', 'TAR'] as const) {
+      const target = newDbName();
+      const job = await restore({ recoveryPointId: await pointIn(format), targetKind: 'NEW_DATABASE', connectionUrl: target.url });
+      expect(job.status, `${format}: ${job.error ?? ''}`).toBe('SUCCEEDED');
+      expect(await tableChecksums(target.url, TABLES), format).toEqual(await tableChecksums(source.url, TABLES));
+    }
+  });
+
+  it('refuses parallel jobs where they cannot run, writing nothing', async () => {
+    const plain = await pointIn('PLAIN');
+    const recoveryJobs = async () => {
+      const c = new pg.Client({ connectionString: t.db.url });
+      await c.connect();
+      try {
+        return (await c.query(`SELECT count(*)::int AS n FROM "RecoveryJob"`)).rows[0].n as number;
+      } finally {
+        await c.end();
+      }
+    };
+    const before = await recoveryJobs();
+    const [a, b] = [newDbName(), newDbName()];
+    const cases = [
+      [{ targetKind: 'EXISTING_DATABASE', connectionUrl: source.url, confirmOverwrite: true, jobs: 2 }, /one transaction/],
+      [{ recoveryPointId: plain, targetKind: 'NEW_DATABASE', connectionUrl: a.url, jobs: 2 }, /plain dump restores as one stream/],
+      [{ targetKind: 'NEW_DATABASE', connectionUrl: b.url, jobs: 17 }, /at most 16/],
+    ] as const;
+    for (const [input, message] of cases) {
+      const r = await t.request(org.users.OPERATOR.token, RestoreRecoveryPointDocument, { input: { recoveryPointId: pointId, ...input } });
+      expect(r.data?.restoreRecoveryPoint, JSON.stringify(input)).toMatchObject({ __typename: 'ValidationError', issues: [{ path: ['input', 'jobs'], message: expect.stringMatching(message) }] });
+    }
+    expect(await recoveryJobs()).toBe(before);
+    expect([await dbExists(a.name), await dbExists(b.name)]).toEqual([false, false]);
+  });
+});
+
 describe('restoring a directory backup', () => {
   let dirPoint: string;
   const root = () => path.join(tmp.dir, 'gallery');

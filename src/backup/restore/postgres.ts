@@ -1,8 +1,10 @@
 // Restoring a pg_dump artifact into a database. The decoded dump streams into pg_restore's stdin
-// (custom, tar) or psql's (plain) inside one transaction, so a failed restore leaves an existing
-// database as it was; pg_dump's directory format is unpacked to a temp directory first, which is
-// what lets pg_restore run parallel jobs. A NEW database is created here and dropped again if the
-// restore fails, so "restore into a new database" either completes or leaves nothing.
+// (custom, tar) or psql's (plain). Into an existing database the restore is one transaction, so a
+// failed restore leaves it as it was. pg_dump's directory format is unpacked to a temp directory
+// first, and a custom-format dump is spooled to a temp file when parallel jobs are asked for:
+// that is what lets pg_restore run parallel jobs into a new database. A NEW database is created
+// here and dropped again if the restore fails, so it either completes or leaves nothing.
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,7 +31,7 @@ export interface PostgresRestoreOptions {
   /** Skip GRANT/REVOKE (a scratch database for verification lacks the source's roles). */
   noPrivileges?: boolean;
   pgBinDir?: string;
-  /** pg_restore --jobs for the directory format. */
+  /** pg_restore --jobs into a new database: the directory format uses 2 by default; a custom-format dump is spooled to disk for more than 1. */
   jobs?: number;
   tempDir?: string;
   /** The operator's own server (a restore test's scratch database): exempt from the outbound policy. */
@@ -95,7 +97,14 @@ export async function dropTargetDatabase(targetUrl: string, opts: TargetOptions 
   }
 }
 
-export function restoreArgs(opts: PostgresRestoreOptions, conn: SourceConnection, dir?: string): { tool: 'pg_restore' | 'psql'; args: string[] } {
+/**
+ * pg_restore's (or psql's) arguments. `archive` is a seekable copy of the dump on disk (an
+ * unpacked directory-format dump, or a spooled custom-format file); without one the dump comes on
+ * stdin. Into an existing database the restore always runs as one transaction, so a failure
+ * leaves it as it was; that rules out --jobs, which pg_restore cannot combine with it. A new
+ * database is dropped again on failure, so it may be restored in parallel from an archive.
+ */
+export function restoreArgs(opts: PostgresRestoreOptions, conn: SourceConnection, archive?: string): { tool: 'pg_restore' | 'psql'; args: string[] } {
   if (opts.format === 'plain') {
     return { tool: 'psql', args: ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--single-transaction', `--dbname=${conn.url}`, '--file=-'] };
   }
@@ -104,13 +113,24 @@ export function restoreArgs(opts: PostgresRestoreOptions, conn: SourceConnection
   if (opts.mode === 'existing') args.push('--clean', '--if-exists');
   for (const s of opts.schemas ?? []) args.push(`--schema=${s}`);
   for (const t of opts.tables ?? []) args.push(`--table=${t}`);
-  if (dir) {
-    // Parallel jobs need a seekable archive: the unpacked directory format is one.
-    args.push(`--jobs=${Math.max(1, opts.jobs ?? 2)}`, dir);
-  } else {
-    args.push('--single-transaction');
-  }
+  if (archive && opts.mode === 'new') args.push(`--jobs=${parallelJobs(opts)}`);
+  else args.push('--single-transaction');
+  if (archive) args.push(archive);
   return { tool: 'pg_restore', args };
+}
+
+/** pg_restore --jobs for a restore from an archive on disk: as asked, else 2 for the directory format. */
+function parallelJobs(opts: PostgresRestoreOptions): number {
+  return Math.max(1, opts.jobs ?? (opts.format === 'directory' ? 2 : 1));
+}
+
+/**
+ * A custom-format dump restores in parallel only from a seekable file: with jobs > 1 (into a new
+ * database) the decoded stream is written to a private temp file first, at the cost of disk space
+ * the size of the dump.
+ */
+function spoolsCustomDump(opts: PostgresRestoreOptions): boolean {
+  return opts.format === 'custom' && opts.mode === 'new' && (opts.jobs ?? 1) > 1;
 }
 
 /**
@@ -127,19 +147,21 @@ export async function restorePostgres(input: Readable, opts: PostgresRestoreOpti
   if (opts.mode === 'new') await createTargetDatabase(opts.targetUrl, target);
   let tmp: string | undefined;
   try {
-    let dir: string | undefined;
-    if (opts.format === 'directory') {
+    let archive: string | undefined;
+    if (opts.format === 'directory' || spoolsCustomDump(opts)) {
+      // mkdtemp makes the directory 0700: the decoded dump inside is readable by this user only.
       tmp = await mkdtemp(path.join(opts.tempDir ?? tmpdir(), 'keepsake-restore-'));
-      dir = path.join(tmp, 'dump');
-      await extractTar(input, dir, { signal });
+      archive = path.join(tmp, 'dump');
+      if (opts.format === 'directory') await extractTar(input, archive, { signal });
+      else await pipeline(input, createWriteStream(archive, { mode: 0o600, flags: 'wx' }), { signal });
     }
-    const { tool, args } = restoreArgs(opts, conn, dir);
+    const { tool, args } = restoreArgs(opts, conn, archive);
     const proc = spawnTool(tool, args, {
       binDir: opts.pgBinDir,
       env: libpqEnv(conn),
       signal,
       stdout: 'ignore',
-      stdin: dir ? 'ignore' : 'pipe',
+      stdin: archive ? 'ignore' : 'pipe',
       redact: (text) => redact(text, conn.password),
     });
     if (proc.stdin) {

@@ -21,6 +21,12 @@ const RestoreInput = builder.inputType('RestoreRecoveryPointInput', {
     schemas: t.stringList({ required: false, validate: nameList, description: 'Restore only these schemas' }),
     tables: t.stringList({ required: false, validate: nameList, description: 'Restore only these tables' }),
     paths: t.stringList({ required: false, validate: nameList, description: 'DIRECTORY: restore only these relative paths (and what is below them)' }),
+    jobs: t.int({
+      required: false,
+      validate: z.number().int().min(1, 'must be at least 1').max(16, 'must be at most 16'),
+      description:
+        'NEW_DATABASE, custom or directory format: pg_restore --jobs (directory default 2). More than 1 spools a custom-format dump to a private temp file on the worker first',
+    }),
   }),
 });
 

@@ -16,6 +16,7 @@ export const RecoveryJobRef = builder.prismaNode('RecoveryJob', {
     targetPath: t.exposeString('targetPath', { nullable: true }),
     selection: t.expose('selection', { type: 'JSON', nullable: true, description: '{ schemas, tables, paths } restored selectively' }),
     confirmOverwrite: t.exposeBoolean('confirmOverwrite'),
+    jobs: t.exposeInt('jobs', { nullable: true, description: 'pg_restore --jobs asked for (null: the format default)' }),
     status: t.expose('status', { type: JobStatusEnum }),
     phase: t.exposeString('phase', { nullable: true, description: 'verifying, restoring, validating, cancelling' }),
     bytesDone: t.expose('bytesDone', { type: 'BigInt' }),

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "RecoveryJob" ADD COLUMN     "jobs" INTEGER;
