@@ -4,6 +4,7 @@
 // removes what this attempt wrote, so the catalog never has a half point and no destination keeps
 // an orphan (a crash is covered by the next attempt and the sweep, see backup-sweep.ts).
 import { Readable } from 'node:stream';
+import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import { CancelledError, IntegrityError, isBackupError, type BackupErrorCode } from '../backup/errors';
 import type { BackupEngine } from '../backup/engines/types';
@@ -23,6 +24,8 @@ import { claimBackupJob, type ClaimedBackup } from './backup-claim';
 
 export interface BackupRunDeps {
   db: Db;
+  /** To hand a job back to the queue when its organization is at its concurrency cap. */
+  boss: PgBoss;
   masterKey: Buffer;
   storageRoot: string;
   events: EventBus;
@@ -43,11 +46,15 @@ export interface BackupAttempt {
   /** Aborted by the queue (shutdown, lost lease). */
   signal?: AbortSignal;
   workerId: string;
+  /** The pg-boss job delivering this attempt: a delivery the row no longer points at is skipped. */
+  queueJobId?: string;
 }
 
 export type BackupOutcome =
   | { status: 'SUCCEEDED'; recoveryPointId: string }
   | { status: 'CANCELLED' | 'SKIPPED' }
+  /** The organization was at its maxConcurrentBackups: the job waits in the queue again. */
+  | { status: 'DEFERRED' }
   | { status: 'FAILED'; retry: boolean; code: string; message: string };
 
 /** Failures that another attempt cannot fix: configuration or data problems, or the user's own stop. */
@@ -57,8 +64,9 @@ const PERMANENT: ReadonlySet<BackupErrorCode | string> = new Set([
 
 export async function runBackup(deps: BackupRunDeps, attempt: BackupAttempt): Promise<BackupOutcome> {
   const { db, log } = deps;
-  const claimed = await claimBackupJob(db, attempt);
+  const claimed = await claimBackupJob(db, deps.boss, attempt);
   if (!claimed) return { status: 'SKIPPED' };
+  if ('deferred' in claimed) return { status: 'DEFERRED' };
   if (claimed.cancelledBeforeStart) {
     await publish(db, { orgId: attempt.orgId, kind: 'BACKUP', id: attempt.backupJobId, status: 'CANCELLED', phase: null });
     return { status: 'CANCELLED' };

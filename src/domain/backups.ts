@@ -35,16 +35,27 @@ export async function enqueueBackup(tx: Tx, boss: PgBoss, args: EnqueueBackupArg
       initiatedByApiKey: args.initiatedByApiKey ?? null,
     },
   });
-  const queueJobId = await asQueueOwnerWithin(tx, args.orgId, () =>
-    boss.send(queues.backup.name, { backupJobId: job.id, orgId: args.orgId, strategyId: args.strategyId }, {
+  const queueJobId = await sendBackupQueueJob(tx, boss, { ...args, backupJobId: job.id });
+  return tx.backupJob.update({ where: { id: job.id }, data: { queueJobId } });
+}
+
+/** The queue job that runs a BackupJob row, sent inside the caller's tenant transaction. */
+export async function sendBackupQueueJob(
+  tx: Tx,
+  boss: PgBoss,
+  args: { backupJobId: string; orgId: string; strategyId: string; priority: number; orgMaxConcurrent: number; startAfterSeconds?: number },
+): Promise<string | null> {
+  return asQueueOwnerWithin(tx, args.orgId, () =>
+    boss.send(queues.backup.name, { backupJobId: args.backupJobId, orgId: args.orgId, strategyId: args.strategyId }, {
       db: fromPrisma(tx),
       singletonKey: args.strategyId,
       priority: args.priority,
-      // Per-organization concurrency: the worker caps running jobs per group (org) by tier.
+      // Per-organization concurrency: the worker caps running jobs per group (org) by tier
+      // (best effort under concurrent fetches; the claim enforces it, see backup-claim.ts).
       group: { id: args.orgId, tier: String(args.orgMaxConcurrent) },
+      ...(args.startAfterSeconds ? { startAfter: args.startAfterSeconds } : {}),
     }),
   );
-  return tx.backupJob.update({ where: { id: job.id }, data: { queueJobId } });
 }
 
 export async function triggerBackup(db: Db, boss: PgBoss, scope: OrgScope, strategyId: string) {

@@ -1,10 +1,12 @@
 // The scheduler against a real database and queue: two schedulers racing for the same slot enqueue
 // it once, slots that can no longer start inside their window are recorded as missed and shown to
 // dashboards, paused strategies wait, and nextRunAt/lastRunAt stay true.
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/client';
+import { claimBackupJob } from '../../src/domain/backup-claim';
 import { schedulerTick } from '../../src/domain/scheduler';
 import { startBoss } from '../../src/jobs/boss';
 import { queues } from '../../src/jobs/queues';
@@ -122,6 +124,46 @@ describe('queue settings', () => {
       await other.deleteJob(queues.verify.name, id!);
     } finally {
       await other.stop({ graceful: false });
+    }
+  });
+});
+
+describe('claiming a backup job', () => {
+  it("enforces maxConcurrentBackups even when two workers claim at the same moment: the loser's job goes back to the queue", async () => {
+    const [s1, s2] = [await createStrategy('claim-a', '0 3 * * *'), await createStrategy('claim-b', '0 3 * * *')];
+    await superuser.query(`UPDATE "Organization" SET "maxConcurrentBackups" = 1 WHERE id = $1`, [org.id]);
+    // Rows without queue jobs: nothing but these two claims ever runs them.
+    const insert = async (strategyId: string) =>
+      (await superuser.query(`INSERT INTO "BackupJob" (id, "orgId", "strategyId", trigger, "updatedAt") VALUES (gen_random_uuid(), $1, $2, 'MANUAL', now()) RETURNING id`, [org.id, strategyId])).rows[0].id as string;
+    const [j1, j2] = [await insert(s1), await insert(s2)];
+    // Hold the organization's claim lock so both claims are in flight together, then let them go.
+    const holder = new pg.Client({ connectionString: t.db.url });
+    await holder.connect();
+    await holder.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [`keepsake:backup-claim:${org.id}`]);
+    try {
+      const claims = Promise.all([
+        claimBackupJob(t.services.db, t.services.boss, { backupJobId: j1, orgId: org.id, attempt: 1, workerId: 'worker-1' }),
+        claimBackupJob(db2, boss2, { backupJobId: j2, orgId: org.id, attempt: 1, workerId: 'worker-2' }),
+      ]);
+      const waiting = async () => (await superuser.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'advisory' AND datname = current_database()`)).rows[0].n as number;
+      await expect.poll(waiting, { timeout: 10_000 }).toBe(2);
+      await holder.query(`SELECT pg_advisory_unlock_all()`);
+      const results = await claims;
+      expect(results.filter((r) => r && 'job' in r && r.job.status === 'RUNNING')).toHaveLength(1);
+      expect(results.filter((r) => r && 'deferred' in r)).toHaveLength(1);
+      const rows = (await superuser.query(`SELECT id, status::text, "queueJobId" FROM "BackupJob" WHERE id IN ($1, $2)`, [j1, j2])).rows as Array<{ id: string; status: string; queueJobId: string | null }>;
+      const deferred = rows.find((r) => r.status === 'QUEUED')!;
+      expect(rows.map((r) => r.status).sort()).toEqual(['QUEUED', 'RUNNING']);
+      // The deferred job waits in the queue again, a few seconds out, as the row says.
+      const queued = await superuser.query(`SELECT state, start_after > now() AS later, data->>'backupJobId' AS job FROM pgboss.job WHERE id = $1`, [deferred.queueJobId]);
+      expect(queued.rows).toEqual([{ state: 'created', later: true, job: deferred.id }]);
+      // A delivery the row no longer points at is stale: it claims nothing.
+      expect(await claimBackupJob(t.services.db, t.services.boss, { backupJobId: deferred.id, orgId: org.id, attempt: 1, workerId: 'worker-3', queueJobId: randomUUID() })).toBeNull();
+      await boss2.cancel(queues.backup.name, deferred.queueJobId!);
+    } finally {
+      await holder.end();
+      await superuser.query(`UPDATE "BackupJob" SET status = 'CANCELLED', "finishedAt" = now() WHERE id IN ($1, $2)`, [j1, j2]);
+      await superuser.query(`UPDATE "Organization" SET "maxConcurrentBackups" = 2 WHERE id = $1`, [org.id]);
     }
   });
 });

@@ -1,6 +1,7 @@
 // Runs backup jobs. Concurrency is bounded twice: per process (WORKER_CONCURRENCY) and per
 // organization across every process (pg-boss group concurrency, the org's maxConcurrentBackups
-// as the group's tier), so one tenant's burst cannot starve the others.
+// as the group's tier, made strict by the claim: see backup-claim.ts), so one tenant's burst
+// cannot starve the others.
 import os from 'node:os';
 import type { AppServices } from '../../services';
 import { runBackup } from '../../domain/backup-run';
@@ -15,6 +16,7 @@ export async function registerBackupWorker(app: AppServices): Promise<() => Prom
   const tiers = Object.fromEntries(Array.from({ length: MAX_ORG_CONCURRENCY }, (_, i) => [String(i + 1), i + 1]));
   const deps = {
     db: app.db,
+    boss: app.boss,
     masterKey: app.masterKey,
     storageRoot: app.config.storageRoot,
     events: app.events,
@@ -33,6 +35,7 @@ export async function registerBackupWorker(app: AppServices): Promise<() => Prom
         retriesLeft: job!.retryCount < queues.backup.options.retryLimit,
         signal: job!.signal,
         workerId,
+        queueJobId: job!.id,
       });
       // Throwing hands the job back to pg-boss for a retry with backoff; every other outcome is
       // already recorded on the row, so the queue job is done.
