@@ -94,6 +94,49 @@ describe('the hash chain', () => {
     expect(report).toMatchObject({ valid: false, checkedEvents: 3, firstBrokenSeq: 3, firstBrokenEventId: events[2]!.id });
     expect(report.reason).toMatch(/sequence gap/);
   });
+
+  it('catches events removed from the end, which the chain alone cannot, with a head kept from an earlier run', async () => {
+    const org = await orgWithEvents(5);
+    const ask = async (anchor?: { seq: number; hash: string }) => {
+      const r = await t.gql<{ verifyAuditChain: ChainReport & { head: { seq: number; hash: string } | null } }>(
+        org.users.AUDITOR.token,
+        `query($anchor: AuditChainAnchorInput) { verifyAuditChain(anchor: $anchor) { valid checkedEvents firstBrokenSeq reason head { seq hash createdAt } } }`,
+        { anchor },
+      );
+      expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+      return r.data!.verifyAuditChain;
+    };
+    const first = await ask();
+    const events = await chain(org.id);
+    expect(first.head).toMatchObject({ seq: 5, hash: events[4]!.hash });
+    const anchor = { seq: first.head!.seq, hash: first.head!.hash };
+    // Later events do not disturb an older anchor.
+    await su.query(`INSERT INTO "AuditEvent" (id, "orgId", "actorType", action, "resourceType") VALUES (gen_random_uuid(), $1, 'SYSTEM', 'test.later', 'Test')`, [org.id]);
+    expect(await ask(anchor)).toMatchObject({ valid: true, checkedEvents: 6, head: { seq: 6 } });
+
+    // The tail goes: the shorter chain is still intact on its own.
+    await tamper(`DELETE FROM "AuditEvent" WHERE "orgId" = $1 AND seq >= 4`, [org.id]);
+    expect(await ask()).toMatchObject({ valid: true, checkedEvents: 3 });
+    const truncated = await ask(anchor);
+    expect(truncated).toMatchObject({ valid: false, firstBrokenSeq: 5 });
+    expect(truncated.reason).toMatch(/seq 5\) is gone: the chain ends at seq 3/);
+
+    // Rebuilt to look whole again, with every hash recomputed: the anchor's hash no longer matches.
+    for (const n of [4, 5]) {
+      await su.query(`INSERT INTO "AuditEvent" (id, "orgId", "actorType", action, "resourceType") VALUES (gen_random_uuid(), $1, 'SYSTEM', 'test.forged', 'Test')`, [org.id]);
+      expect((await chain(org.id)).at(-1)!.seq).toBe(n);
+    }
+    expect(await ask()).toMatchObject({ valid: true, checkedEvents: 5 });
+    const forged = await ask(anchor);
+    expect(forged).toMatchObject({ valid: false, firstBrokenSeq: 5 });
+    expect(forged.reason).toMatch(/does not have the anchored hash/);
+  });
+
+  it('refuses a malformed anchor', async () => {
+    const org = await orgWithEvents(1);
+    const r = await t.gql(org.users.AUDITOR.token, `{ verifyAuditChain(anchor: { seq: 1, hash: "nope" }) { valid } }`);
+    expect(JSON.stringify(r.errors)).toMatch(/SHA-256 hex digest/);
+  });
 });
 
 describe('auditEvents', () => {

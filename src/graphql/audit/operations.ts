@@ -41,11 +41,21 @@ builder.queryField('auditEvents', (t) =>
   }),
 );
 
+const AuditChainAnchorInput = builder.inputType('AuditChainAnchorInput', {
+  description: 'A head reported by an earlier verifyAuditChain',
+  fields: (t) => ({
+    seq: t.int({ required: true, validate: z.number().int().min(1) }),
+    hash: t.string({ required: true, validate: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a SHA-256 hex digest') }),
+  }),
+});
+
 builder.queryField('verifyAuditChain', (t) =>
   t.field({
     type: AuditChainReportRef,
     authScopes: { auditor: true },
-    description: 'Recomputes the organization audit hash chain and reports the first broken link',
-    resolve: (_root, _args, ctx) => withTenant(ctx.app.db, ctx.viewer!.orgId, (tx) => verifyAuditChain(tx, ctx.viewer!.orgId)),
+    description:
+      'Recomputes the organization audit hash chain and reports the first broken link. With `anchor` (a head kept from an earlier run), also proves that no event up to it was removed or rewritten',
+    args: { anchor: t.arg({ type: AuditChainAnchorInput, required: false }) },
+    resolve: (_root, args, ctx) => withTenant(ctx.app.db, ctx.viewer!.orgId, (tx) => verifyAuditChain(tx, ctx.viewer!.orgId, args.anchor)),
   }),
 );

@@ -1,4 +1,5 @@
 import { builder } from '../builder';
+import type { ChainReport } from '../../audit/chain';
 
 export const ActorTypeEnum = builder.enumType('ActorType', { values: ['USER', 'API_KEY', 'SYSTEM'] as const });
 
@@ -26,14 +27,22 @@ export const AuditEventRef = builder.prismaNode('AuditEvent', {
   }),
 });
 
-export const AuditChainReportRef = builder
-  .objectRef<{ valid: boolean; checkedEvents: number; firstBrokenSeq: number | null; firstBrokenEventId: string | null; reason: string | null }>('AuditChainReport')
-  .implement({
-    fields: (t) => ({
-      valid: t.exposeBoolean('valid'),
-      checkedEvents: t.exposeInt('checkedEvents'),
-      firstBrokenSeq: t.exposeInt('firstBrokenSeq', { nullable: true }),
-      firstBrokenEventId: t.exposeString('firstBrokenEventId', { nullable: true }),
-      reason: t.exposeString('reason', { nullable: true }),
-    }),
-  });
+const AuditChainHeadRef = builder.objectRef<NonNullable<ChainReport['head']>>('AuditChainHead').implement({
+  description: 'The newest event of the chain. Keep it outside Keepsake and pass it back as `anchor` to prove no event was removed since',
+  fields: (t) => ({
+    seq: t.exposeInt('seq'),
+    hash: t.exposeString('hash'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const AuditChainReportRef = builder.objectRef<ChainReport>('AuditChainReport').implement({
+  fields: (t) => ({
+    valid: t.exposeBoolean('valid'),
+    checkedEvents: t.exposeInt('checkedEvents'),
+    firstBrokenSeq: t.exposeInt('firstBrokenSeq', { nullable: true }),
+    firstBrokenEventId: t.exposeString('firstBrokenEventId', { nullable: true }),
+    reason: t.exposeString('reason', { nullable: true }),
+    head: t.field({ type: AuditChainHeadRef, nullable: true, resolve: (r) => r.head }),
+  }),
+});
