@@ -5,7 +5,7 @@
 // the checked address (libpq gets PGHOSTADDR, node-pg the address, the S3 client a checking DNS
 // lookup), so a name that resolves differently a moment later cannot slip past the check.
 import { lookup as dnsLookup } from 'node:dns';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { BlockList, connect, isIP, type LookupFunction } from 'node:net';
 import { OutboundDeniedError } from './errors';
 
 export interface OutboundConfig {
@@ -81,16 +81,21 @@ export class OutboundPolicy {
    * must be allowed: a name with one allowed and one denied address is refused as a whole.
    */
   async resolve(host: string, what: string): Promise<string> {
+    return (await this.resolveAll(host, what))[0]!;
+  }
+
+  /** Every address `host` resolves to, in the resolver's order, all of them allowed. */
+  async resolveAll(host: string, what: string): Promise<string[]> {
     const bare = host.replace(/^\[(.*)\]$/, '$1');
     this.checkLiteral(bare, what);
-    if (isUnixSocket(bare) || isIP(bare) !== 0) return bare;
+    if (isUnixSocket(bare) || isIP(bare) !== 0) return [bare];
     // A name that does not resolve fails like any unreachable host (the caller wraps the error).
     const addresses = await new Promise<Array<{ address: string }>>((resolve, reject) =>
       dnsLookup(bare, { all: true }, (err, list) => (err ? reject(err) : resolve(list))),
     );
     const denied = addresses.find((a) => !this.allows(a.address));
     if (denied) throw new OutboundDeniedError(`${what}: ${bare} resolves to ${denied.address}, which is not an allowed address (${this.description})`);
-    return addresses[0]!.address;
+    return addresses.map((a) => a.address);
   }
 
   /** A dns.lookup replacement for HTTP agents: connections go only to checked addresses. */
@@ -120,4 +125,28 @@ export function configureOutbound(policy: OutboundPolicy): void {
 
 export function outboundPolicy(): OutboundPolicy {
   return current;
+}
+
+/**
+ * The first of `addresses` that accepts a TCP connection on `port` (each tried for at most
+ * `timeoutMs`), or the first one when none does: its connection error is then the one reported.
+ * A name often resolves to ::1 and 127.0.0.1 while the server listens on one of them; libpq would
+ * try each, but a pinned connection gets exactly one address.
+ */
+export async function firstReachable(addresses: string[], port: number, timeoutMs = 3000): Promise<string> {
+  if (addresses.length < 2) return addresses[0]!;
+  for (const address of addresses) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: address, port, timeout: timeoutMs });
+      const done = (result: boolean) => {
+        socket.destroy();
+        resolve(result);
+      };
+      socket.once('connect', () => done(true));
+      socket.once('timeout', () => done(false));
+      socket.once('error', () => done(false));
+    });
+    if (ok) return address;
+  }
+  return addresses[0]!;
 }

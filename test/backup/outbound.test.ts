@@ -4,12 +4,13 @@
 // Here loopback plays the forbidden network: the policy is switched to deny 127.0.0.0/8 and ::1,
 // and real pg_dump, pg_restore and s3rver on loopback must never be reached through a tenant.
 import http from 'node:http';
+import net from 'node:net';
 import { readdir } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectionUrl } from '../../src/backup/engines/pg-connection';
 import { OutboundDeniedError } from '../../src/backup/errors';
-import { configureOutbound, DEFAULT_OUTBOUND_DENY, OutboundPolicy } from '../../src/backup/outbound';
+import { configureOutbound, DEFAULT_OUTBOUND_DENY, firstReachable, OutboundPolicy } from '../../src/backup/outbound';
 import { ConfigError, loadConfig } from '../../src/config';
 import { startWorkers, type Workers } from '../../src/jobs/runtime';
 import {
@@ -43,6 +44,22 @@ describe('OutboundPolicy', () => {
     await expect(PERMISSIVE.resolve('localhost', 'the test')).resolves.toMatch(/^(127\.0\.0\.1|::1)$/);
     expect(() => PERMISSIVE.checkLiteral('/var/run/postgresql', 'the test')).toThrow(OutboundDeniedError);
     expect(() => new OutboundPolicy({ deny: [], unixSockets: true }).checkLiteral('/var/run/postgresql', 'the test')).not.toThrow();
+  });
+
+  it('pins a name to an address that accepts connections, trying them in the resolver\'s order', async () => {
+    const server = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      // Nothing listens on ::1 at that port (or there is no IPv6 at all): the IPv4 address is chosen.
+      expect(await firstReachable(['::1', '127.0.0.1'], port)).toBe('127.0.0.1');
+      expect(await firstReachable(['127.0.0.1', '::1'], port)).toBe('127.0.0.1');
+      expect(await firstReachable(['127.0.0.1'], port)).toBe('127.0.0.1');
+    } finally {
+      server.close();
+    }
+    // None reachable: the first, whose connection error the caller then reports.
+    expect(await firstReachable(['::1', '127.0.0.1'], port)).toBe('::1');
   });
 
   it("pins HTTP connections: a name resolving to a denied address never gets a request", async () => {
@@ -120,8 +137,9 @@ describe('with loopback denied', () => {
     await superuser.connect();
     workers = await startWorkers(t.services);
     flow = backupFlow(t, org, s3);
-    // A good point first, made while loopback is still allowed.
-    const src = await flow.postgresSource('items', source.url);
+    // A good point first, made while loopback is still allowed, through a host name: pg_dump and
+    // our session both connect to the address the name was pinned to.
+    const src = await flow.postgresSource('items', byName(source.url));
     strategyId = await flow.strategy('items', src, [await flow.localDestination('items')]);
     pointId = (await flow.backup(strategyId)).recoveryPoint!.id;
     configureOutbound(DENY_LOOPBACK);

@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import pg from 'pg';
 import { parse as parsePgUrl, toClientConfig } from 'pg-connection-string';
 import { BackupError, OutboundDeniedError, SourceAccessError, SourceNotFoundError } from '../errors';
-import { isUnixSocket, outboundPolicy } from '../outbound';
+import { firstReachable, isUnixSocket, outboundPolicy } from '../outbound';
 
 export interface SourceConnection {
   /** The URL without the password, for `pg_dump --dbname` and node-pg. */
@@ -76,8 +76,10 @@ function checkTenantUrl(u: URL, conn: SourceConnection): void {
 export async function pinConnection(conn: SourceConnection): Promise<SourceConnection> {
   if (conn.trusted || conn.hostaddr !== undefined) return conn;
   const host = conn.host || '/';
-  const address = await outboundPolicy().resolve(host, `the server of ${conn.hint}`);
-  return isUnixSocket(address) ? conn : { ...conn, hostaddr: address };
+  const addresses = await outboundPolicy().resolveAll(host, `the server of ${conn.hint}`);
+  if (isUnixSocket(addresses[0]!)) return conn;
+  const port = Number(new URL(conn.url).port || 5432);
+  return { ...conn, hostaddr: await firstReachable(addresses, port) };
 }
 
 /**
