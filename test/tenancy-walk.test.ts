@@ -3,12 +3,9 @@
 // arguments this walker cannot build fails the test, so new fields are covered or noticed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import {
-  getNamedType, isEnumType, isInputObjectType, isListType, isNonNullType, isObjectType, isScalarType, isUnionType,
-  type GraphQLField, type GraphQLInputType, type GraphQLInputField, type GraphQLArgument,
-} from 'graphql';
 import { schema } from '../src/graphql/schema';
 import { startTestApp, type TestApp, type TestOrg } from './support/app';
+import { argDecls, argUses, argsOf, argumentBuilder, selectionFor, Unbuildable } from './support/schema-walk';
 import { seedOrgObjects } from './support/seed-objects';
 
 let t: TestApp;
@@ -16,12 +13,14 @@ let orgA: TestOrg;
 let orgB: TestOrg;
 let idsOfA: Map<string, string[]>;
 let superuser: pg.Client;
+let buildInput: ReturnType<typeof argumentBuilder>['buildInput'];
 
 beforeAll(async () => {
   t = await startTestApp();
   orgA = await t.createOrg();
   orgB = await t.createOrg();
   idsOfA = await seedOrgObjects(t, orgA);
+  ({ buildInput } = argumentBuilder(idsOfA));
   await seedOrgObjects(t, orgB);
   superuser = new pg.Client({ connectionString: t.db.url });
   await superuser.connect();
@@ -47,94 +46,11 @@ async function fingerprintOf(orgId: string): Promise<string> {
   return parts.join('|');
 }
 
-const TYPE_BY_ID_FIELD: Record<string, string> = {
-  membershipId: 'Membership', sourceId: 'Source', destinationId: 'Destination', destinationIds: 'Destination',
-  retentionPolicyId: 'RetentionPolicy', strategyId: 'Strategy', recoveryPointId: 'RecoveryPoint', backupJobId: 'BackupJob',
-  recoveryJobId: 'RecoveryJob', apiKeyId: 'ApiKey', channelId: 'NotificationChannel', verificationId: 'Verification',
-};
-
-/** The object type an `id` argument of this operation refers to: the longest type name in the operation name. */
-function targetTypeOf(operation: string): string | undefined {
-  const candidates = [...idsOfA.keys()].filter((name) => operation.toLowerCase().includes(name.toLowerCase()));
-  return candidates.sort((a, b) => b.length - a.length)[0];
-}
-
-const SAMPLE_STRINGS: Array<[RegExp, string]> = [
-  [/cron/i, '0 3 * * *'], [/timezone/i, 'UTC'], [/email/i, 'walker@example.com'], [/connectionurl/i, 'postgresql://u:p@127.0.0.1:1/db'],
-  [/endpoint/i, 'http://127.0.0.1:1'], [/bucket/i, 'walk-bucket'], [/^path$/i, 'walk'], [/mmdd|peak(start|end)|season(start|end)/i, '01-01'],
-  [/reason/i, 'walk'], [/confirm/i, 'walk'],
-];
-
-class Unbuildable extends Error {}
-
-function sampleFor(name: string, type: GraphQLInputType, operation: string): unknown {
-  if (isNonNullType(type)) return sampleFor(name, type.ofType, operation);
-  if (isListType(type)) {
-    const one = sampleFor(name.replace(/s$/, ''), type.ofType, operation);
-    return name in TYPE_BY_ID_FIELD && Array.isArray(one) ? one : [one];
-  }
-  if (isEnumType(type)) return type.getValues()[0]!.name;
-  if (isInputObjectType(type)) return buildInput(type.getFields(), operation, true);
-  if (isScalarType(type)) {
-    if (type.name === 'ID') {
-      const target = name === 'id' || name === 'ids' ? targetTypeOf(operation) : TYPE_BY_ID_FIELD[name] ?? TYPE_BY_ID_FIELD[`${name}s`];
-      const ids = target ? idsOfA.get(target) : undefined;
-      if (!ids?.length) throw new Unbuildable(`no org-A object for ID field "${name}" of ${operation}; add it to seedOrgObjects or TYPE_BY_ID_FIELD`);
-      return ids[0];
-    }
-    if (type.name === 'String') return SAMPLE_STRINGS.find(([re]) => re.test(name))?.[1] ?? `walk-${name}`;
-    if (type.name === 'Int') return 1;
-    if (type.name === 'Float') return 1;
-    if (type.name === 'Boolean') return /confirm/i.test(name);
-    if (type.name === 'DateTime') return new Date(Date.now() + 86_400_000).toISOString();
-    if (type.name === 'BigInt') return '1';
-    if (type.name === 'JSON') return {};
-  }
-  throw new Unbuildable(`cannot build a value for ${name}: ${String(type)} in ${operation}`);
-}
-
-function buildInput(fields: Record<string, GraphQLInputField | GraphQLArgument>, operation: string, requiredOnly: boolean): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of Object.values(fields)) {
-    const isId = getNamedType(f.type).name === 'ID';
-    if (requiredOnly && !isNonNullType(f.type) && !isId) continue;
-    out[f.name] = sampleFor(f.name, f.type, operation);
-  }
-  return out;
-}
-
 function referencesOrgA(value: unknown): boolean {
   const all = new Set([...idsOfA.values()].flat());
   const walk = (v: unknown): boolean =>
     typeof v === 'string' ? all.has(v) : Array.isArray(v) ? v.some(walk) : v && typeof v === 'object' ? Object.values(v).some(walk) : false;
   return walk(value);
-}
-
-function selectionFor(field: GraphQLField<unknown, unknown>): string {
-  const named = getNamedType(field.type);
-  if (isUnionType(named)) {
-    const ok = named.getTypes().find((tp) => !tp.getInterfaces().some((i) => i.name === 'Error'));
-    const okSel = ok && 'data' in ok.getFields() ? ` ... on ${ok.name} { data { __typename ${idSel(ok.getFields().data!.type)} } }` : '';
-    return `{ __typename ... on Error { message code }${okSel} }`;
-  }
-  if (isObjectType(named)) {
-    const f = named.getFields();
-    if ('edges' in f) return '{ edges { node { id } } }';
-    return `{ __typename ${'id' in f ? 'id' : ''} }`;
-  }
-  return '';
-}
-
-function idSel(type: unknown): string {
-  const named = getNamedType(type as never);
-  return isObjectType(named) && 'id' in named.getFields() ? 'id' : '';
-}
-
-function argDecls(field: GraphQLField<unknown, unknown>) {
-  return field.args.length ? `(${field.args.map((a) => `$${a.name}: ${String(a.type)}`).join(', ')})` : '';
-}
-function argUses(field: GraphQLField<unknown, unknown>) {
-  return field.args.length ? `(${field.args.map((a) => `${a.name}: $${a.name}`).join(', ')})` : '';
 }
 
 describe('a member of org B aimed at org A', () => {
@@ -162,7 +78,7 @@ describe('a member of org B aimed at org A', () => {
         expect((r.data!.nodes as unknown[]).every((n) => n === null), field.name).toBe(true);
         continue;
       }
-      const variables = buildInput(Object.fromEntries(field.args.map((a) => [a.name, a])), field.name, true);
+      const variables = buildInput(argsOf(field), field.name, true);
       const r = await t.gql(orgB.users.OWNER.token, `query${argDecls(field)} { ${field.name}${argUses(field)} ${selectionFor(field)} }`, variables);
       const json = JSON.stringify(r.data ?? {});
       for (const id of allA) expect(json.includes(id), `${field.name} leaked ${id}`).toBe(false);
@@ -181,7 +97,7 @@ describe('a member of org B aimed at org A', () => {
     for (const field of mutationFields) {
       let variables: Record<string, unknown>;
       try {
-        variables = buildInput(Object.fromEntries(field.args.map((a) => [a.name, a])), field.name, true);
+        variables = buildInput(argsOf(field), field.name, true);
       } catch (err) {
         if (err instanceof Unbuildable) problems.push(err.message);
         else throw err;

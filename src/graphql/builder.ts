@@ -23,6 +23,12 @@ export const ROLE_SCOPES: Record<'member' | 'operator' | 'admin' | 'auditor' | '
   owner: ['OWNER'],
 };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function resolvable(schema: GraphQLSchema, id: { typename: string; id: string }): boolean {
+  return isNodeTypeName(schema, id.typename) && UUID.test(id.id);
+}
+
 function isNodeTypeName(schema: GraphQLSchema, name: string): boolean {
   const type = schema.getType(name);
   return isObjectType(type) && type.getInterfaces().some((i) => i.name === 'Node');
@@ -57,17 +63,18 @@ export const builder = new SchemaBuilder<{
       ctx.viewer ? new ForbiddenError('Your role does not allow this') : new GraphQLError('Authentication required', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } }),
   },
   relay: {
-    // An id naming a type that is not a Node here (forged, or from a newer API) reads as not
-    // found, like an id of another organization, instead of failing the whole `nodes` list.
+    // An id naming a type that is not a Node here (forged, or from a newer API), or whose key is
+    // not a UUID (every row's is), reads as not found, like an id of another organization,
+    // instead of failing the whole `nodes` list (or reaching the database as a bad uuid).
     nodeQueryOptions: {
       authScopes: { member: true },
-      resolve: (_root, { id }, _ctx, info, resolveNode) => (isNodeTypeName(info.schema, id.typename) ? resolveNode(id) : null),
+      resolve: (_root, { id }, _ctx, info, resolveNode) => (resolvable(info.schema, id) ? resolveNode(id) : null),
     },
     nodesQueryOptions: {
       authScopes: { member: true },
       resolve: async (_root, args, _ctx, info, resolveNodes) => {
         const all = args.ids;
-        const known = all.filter((id) => isNodeTypeName(info.schema, id.typename));
+        const known = all.filter((id) => resolvable(info.schema, id));
         // plugin-relay 4.8's resolveNodes callback ignores its argument and reads args.ids.
         args.ids = known;
         const resolved = known.length ? await resolveNodes(known) : [];

@@ -10,6 +10,7 @@ import type { AppServices } from '../services';
 import { buildContext, requestIdFrom } from '../graphql/context-factory';
 import type { GraphQLContext } from '../graphql/context';
 import { readiness } from './health';
+import { useNulGuard } from './nul-guard';
 import { DomainError } from '../domain/errors';
 
 export interface App {
@@ -57,6 +58,7 @@ export function buildApp(app: AppServices, schema: GraphQLSchema): App {
       },
     },
     plugins: [
+      useNulGuard(),
       <Plugin<GraphQLContext>>{
         onRequest({ request }) {
           requestIds.set(request, requestIdFrom(request.headers.get('x-request-id')));
