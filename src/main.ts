@@ -8,6 +8,9 @@ import { createServices } from './runtime';
 import { buildApp } from './http/server';
 import { schema } from './graphql/schema';
 import { signDevToken } from './auth/jwt';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { DEMO_SHOP_DATABASE, ensureDemoShopDatabase } from './db/demo-shop';
+import { DEMO_STRATEGY_NAME, ensureDemoProtection } from './domain/demo';
 
 async function main() {
   const args = new Set(process.argv.slice(2));
@@ -29,9 +32,15 @@ async function main() {
   const stops: Array<() => Promise<void>> = [];
 
   let demo;
+  let demoStrategyId: string | null = null;
   if (config.seedDemo) {
     demo = await ensureDemoOrganization(services.db);
     if (demo.created) log.info({ org: DEMO_ORG_SLUG }, 'seeded the demo organization');
+    // On the embedded server the demo also gets something to protect: a sample database.
+    if (database.adminUrl) {
+      const shopUrl = await ensureDemoShopDatabase(database.adminUrl);
+      demoStrategyId = await ensureDemoProtection(services.db, services.masterKey, demo.orgId, shopUrl, { create: demo.created });
+    }
   }
 
   let url: string | undefined;
@@ -55,6 +64,14 @@ async function main() {
       lines.push(`Demo organization "${DEMO_ORG_SLUG}", owner token (12 h):`, `  ${token}`);
       lines.push(`Try: curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer ${token.slice(0, 12)}…" -d '{"query":"{ viewer { label role organization { name } } }"}'`);
       lines.push(`More tokens: npm run token -- --org ${DEMO_ORG_SLUG} --role VIEWER`);
+      if (demoStrategyId) {
+        const query = JSON.stringify({ query: `mutation { triggerBackup(input: { strategyId: "${encodeGlobalID('Strategy', demoStrategyId)}" }) { ... on MutationTriggerBackupSuccess { data { id status } } } }` });
+        lines.push(
+          `Demo strategy "${DEMO_STRATEGY_NAME}" protects the sample database ${DEMO_SHOP_DATABASE}; back it up now:`,
+          `  TOKEN=$(npm run -s token -- --org ${DEMO_ORG_SLUG} --role OWNER)`,
+          `  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d '${query}'`,
+        );
+      }
     }
     process.stdout.write(lines.join('\n') + '\n');
   }

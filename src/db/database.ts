@@ -9,6 +9,8 @@ import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 export interface DatabaseHandle {
   url: string;
   embedded: boolean;
+  /** The embedded server's maintenance database (superuser), for the demo's sample database. */
+  adminUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export async function openDatabase(config: AppConfig, log: Logger, opts: { reuse
   return {
     url: adminUrl.replace(/\/postgres$/, '/keepsake'),
     embedded: true,
+    adminUrl,
     stop: async () => {
       await server?.stop();
     },
