@@ -3,6 +3,7 @@
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 import { openDatabase } from './db/database';
+import { takeOverShutdownSignals } from './db/embedded';
 import { ensureDemoOrganization, DEMO_ORG_SLUG } from './db/seed';
 import { createServices } from './runtime';
 import { buildApp } from './http/server';
@@ -53,7 +54,7 @@ async function main() {
   if (runWorkers) {
     const { startWorkers } = await import('./jobs/runtime');
     const workers = await startWorkers(services);
-    stops.push(() => workers.stop());
+    stops.push(() => workers.stop({ graceMs: config.shutdownGraceSeconds * 1000 }));
   }
   log.info({ api: runApi, workers: runWorkers, pid: process.pid }, 'started');
 
@@ -78,16 +79,24 @@ async function main() {
 
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C: leave now (stopping an embedded server first, briefly). Running jobs are
+      // retried once their heartbeats lapse.
+      log.warn({ signal }, 'second signal: exiting without waiting for running jobs');
+      await Promise.race([database.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+      process.exit(130);
+    }
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    log.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down: running jobs get the grace period, then go back to the queue');
     for (const stop of stops.reverse()) await stop().catch((err) => log.error({ err }, 'stop failed'));
     await services.close();
     await database.stop();
     process.exit(0);
   };
+  takeOverShutdownSignals();
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGHUP', () => void shutdown('SIGHUP'));
 }
 
 main().catch((err) => {

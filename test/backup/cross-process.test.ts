@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 /** `npm start -- --worker-only` against the test database, as its own OS process. */
-async function startWorkerProcess(): Promise<ChildProcess> {
+async function startWorkerProcess(env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--worker-only'], {
     env: {
       ...process.env,
@@ -60,6 +60,7 @@ async function startWorkerProcess(): Promise<ChildProcess> {
       LOG_LEVEL: 'info',
       QUEUE_SUPERVISE_SECONDS: '1',
       JOB_HEARTBEAT_SECONDS: '10',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -148,6 +149,35 @@ describe('a worker in another process', () => {
       worker.kill('SIGTERM');
     }
   });
+
+  it('stopped with SIGTERM mid-backup: exits after its grace period, hands the job back, and another worker finishes it', async () => {
+    const first = await startWorkerProcess({ SHUTDOWN_GRACE_SECONDS: '1' });
+    const strategyId = await setupStrategy('sigterm');
+    const holder = await lockItems();
+    let second: ChildProcess | undefined;
+    try {
+      const jobId = await trigger(strategyId);
+      await waitFor(jobId, (j) => j.status === 'RUNNING');
+      expect(await workerOf(jobId)).toMatch(new RegExp(`:${first.pid}$`));
+      const exited = new Promise<number | null>((resolve) => first.once('exit', (code) => resolve(code)));
+      first.kill('SIGTERM');
+      // The dump is still blocked by our lock: only handing the job back lets the process exit.
+      expect(await exited).toBe(0);
+      const handedBack = await waitFor(jobId, (j) => j.status !== 'RUNNING', 10_000);
+      expect(handedBack).toMatchObject({ status: 'QUEUED', phase: 'retrying', errorCode: 'INTERRUPTED', recoveryPoint: null });
+      second = await startWorkerProcess();
+      await holder.query('ROLLBACK');
+      const done = await waitFor(jobId, (j) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status), 90_000);
+      expect(done.status, done.error ?? '').toBe('SUCCEEDED');
+      expect(done.attempt).toBeGreaterThanOrEqual(2);
+      expect(await workerOf(jobId)).toMatch(new RegExp(`:${second.pid}$`));
+      const points = await superuser.query(`SELECT count(*)::int AS n FROM "RecoveryPoint" WHERE "backupJobId" = $1`, [rawId(jobId)]);
+      expect(points.rows[0].n).toBe(1);
+    } finally {
+      await holder.end().catch(() => undefined);
+      second?.kill('SIGTERM');
+    }
+  }, 150_000);
 
   it('killed with SIGKILL mid-backup: the job is retried by another worker, ends with one point, and nothing of the dead attempt remains', async () => {
     const first = await startWorkerProcess();
