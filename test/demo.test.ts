@@ -4,7 +4,6 @@
 // point restores into a new database with the same rows.
 import { randomBytes } from 'node:crypto';
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureDemoShopDatabase } from '../src/db/demo-shop';
 import { ensureDemoOrganization } from '../src/db/seed';
@@ -14,6 +13,7 @@ import { RestoreRecoveryPointDocument } from './generated/graphql';
 import { startTestApp, type TestApp } from './support/app';
 import { FINAL, ok, poll } from './support/backup-flow';
 import { tokenFor } from './foundation/helpers';
+import { queryOnce } from './support/db';
 
 let t: TestApp;
 let workers: Workers;
@@ -21,15 +21,7 @@ const shopName = `demo_shop_${randomBytes(4).toString('hex')}`;
 const restoredName = `${shopName}_restored`;
 const adminUrl = () => inject('adminUrl');
 
-async function admin(sql: string) {
-  const c = new pg.Client({ connectionString: adminUrl() });
-  await c.connect();
-  try {
-    return await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
+const admin = (sql: string) => queryOnce(adminUrl(), sql);
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -74,15 +66,8 @@ describe('the demo organization', () => {
       (j) => FINAL.includes(j.status), (j) => `demo restore stayed ${j.status}`,
     );
     expect(restored.status, restored.error ?? '').toBe('SUCCEEDED');
-    const count = async (url: string) => {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      try {
-        return (await c.query(`SELECT (SELECT count(*) FROM crm.customers)::int AS customers, (SELECT count(*) FROM public.orders)::int AS orders`)).rows[0];
-      } finally {
-        await c.end();
-      }
-    };
+    const count = async (url: string) =>
+      (await queryOnce(url, `SELECT (SELECT count(*) FROM crm.customers)::int AS customers, (SELECT count(*) FROM public.orders)::int AS orders`)).rows[0];
     expect(await count(target.toString())).toEqual({ customers: 1000, orders: 5000 });
     expect(await count(shopUrl)).toEqual({ customers: 1000, orders: 5000 });
   });

@@ -116,6 +116,29 @@ async function lockItems(): Promise<pg.Client> {
   return holder;
 }
 
+/** A backup of a new strategy running on `worker`, blocked by a lock on the source that the caller releases. */
+async function blockedBackupOn(worker: ChildProcess, name: string): Promise<{ jobId: string; holder: pg.Client }> {
+  const strategyId = await setupStrategy(name);
+  const holder = await lockItems();
+  const jobId = await trigger(strategyId);
+  await waitFor(jobId, (j) => j.status === 'RUNNING');
+  expect(await workerOf(jobId)).toMatch(new RegExp(`:${worker.pid}$`));
+  return { jobId, holder };
+}
+
+/** After the first worker is gone: a second one picks the job up once the lock is released, and finishes it with one point. */
+async function finishedByAnotherWorker(jobId: string, holder: pg.Client): Promise<{ second: ChildProcess; done: JobStateFragment }> {
+  const second = await startWorkerProcess();
+  await holder.query('ROLLBACK');
+  const done = await waitFor(jobId, (j) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status), 90_000);
+  expect(done.status, done.error ?? '').toBe('SUCCEEDED');
+  expect(done.attempt).toBeGreaterThanOrEqual(2);
+  expect(await workerOf(jobId)).toMatch(new RegExp(`:${second.pid}$`));
+  const points = await superuser.query(`SELECT count(*)::int AS n FROM "RecoveryPoint" WHERE "backupJobId" = $1`, [rawId(jobId)]);
+  expect(points.rows[0].n).toBe(1);
+  return { second, done };
+}
+
 describe('a worker in another process', () => {
   it('streams progress to a subscriber of this API process', async () => {
     const worker = await startWorkerProcess();
@@ -152,27 +175,16 @@ describe('a worker in another process', () => {
 
   it('stopped with SIGTERM mid-backup: exits after its grace period, hands the job back, and another worker finishes it', async () => {
     const first = await startWorkerProcess({ SHUTDOWN_GRACE_SECONDS: '1' });
-    const strategyId = await setupStrategy('sigterm');
-    const holder = await lockItems();
+    const { jobId, holder } = await blockedBackupOn(first, 'sigterm');
     let second: ChildProcess | undefined;
     try {
-      const jobId = await trigger(strategyId);
-      await waitFor(jobId, (j) => j.status === 'RUNNING');
-      expect(await workerOf(jobId)).toMatch(new RegExp(`:${first.pid}$`));
       const exited = new Promise<number | null>((resolve) => first.once('exit', (code) => resolve(code)));
       first.kill('SIGTERM');
       // The dump is still blocked by our lock: only handing the job back lets the process exit.
       expect(await exited).toBe(0);
       const handedBack = await waitFor(jobId, (j) => j.status !== 'RUNNING', 10_000);
       expect(handedBack).toMatchObject({ status: 'QUEUED', phase: 'retrying', errorCode: 'INTERRUPTED', recoveryPoint: null });
-      second = await startWorkerProcess();
-      await holder.query('ROLLBACK');
-      const done = await waitFor(jobId, (j) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status), 90_000);
-      expect(done.status, done.error ?? '').toBe('SUCCEEDED');
-      expect(done.attempt).toBeGreaterThanOrEqual(2);
-      expect(await workerOf(jobId)).toMatch(new RegExp(`:${second.pid}$`));
-      const points = await superuser.query(`SELECT count(*)::int AS n FROM "RecoveryPoint" WHERE "backupJobId" = $1`, [rawId(jobId)]);
-      expect(points.rows[0].n).toBe(1);
+      ({ second } = await finishedByAnotherWorker(jobId, holder));
     } finally {
       await holder.end().catch(() => undefined);
       second?.kill('SIGTERM');
@@ -181,26 +193,13 @@ describe('a worker in another process', () => {
 
   it('killed with SIGKILL mid-backup: the job is retried by another worker, ends with one point, and nothing of the dead attempt remains', async () => {
     const first = await startWorkerProcess();
-    const strategyId = await setupStrategy('sigkill');
-    const holder = await lockItems();
+    const { jobId, holder } = await blockedBackupOn(first, 'sigkill');
     let second: ChildProcess | undefined;
     try {
-      const jobId = await trigger(strategyId);
-      await waitFor(jobId, (j) => j.status === 'RUNNING');
-      expect(await workerOf(jobId)).toMatch(new RegExp(`:${first.pid}$`));
       first.kill('SIGKILL');
       await new Promise((r) => first.once('exit', r));
-      second = await startWorkerProcess();
-      await holder.query('ROLLBACK');
-      const done = await waitFor(jobId, (j) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status), 90_000).catch(async (err) => {
-        console.error('DBG', JSON.stringify((await superuser.query(`SELECT state, retry_count, heartbeat_seconds, heartbeat_on, started_on, now() FROM pgboss.job WHERE name = 'backup'`)).rows));
-        throw err;
-      });
-      expect(done.status, done.error ?? '').toBe('SUCCEEDED');
-      expect(done.attempt).toBeGreaterThanOrEqual(2);
-      expect(await workerOf(jobId)).toMatch(new RegExp(`:${second.pid}$`));
-      const points = await superuser.query(`SELECT count(*)::int AS n FROM "RecoveryPoint" WHERE "backupJobId" = $1`, [rawId(jobId)]);
-      expect(points.rows[0].n).toBe(1);
+      let done: JobStateFragment;
+      ({ second, done } = await finishedByAnotherWorker(jobId, holder));
 
       // The dead attempt's temp file is swept; only the catalogued artifact and its manifest stay.
       await sweepBackups(t.services.db, t.services.boss, { masterKey: t.services.masterKey, storageRoot: t.storageRoot }, t.services.log, { graceMs: 0 });

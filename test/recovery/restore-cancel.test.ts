@@ -10,7 +10,7 @@ import { startWorkers, type Workers } from '../../src/jobs/runtime';
 import { CancelRecoveryJobDocument, RecoveryJobUpdatedDocument, RestoreRecoveryPointDocument } from '../generated/graphql';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { backupFlow, ok, poll } from '../support/backup-flow';
-import { createEmptyDatabase, type TestDatabase } from '../support/db';
+import { createEmptyDatabase, queryOnce, type TestDatabase } from '../support/db';
 
 let t: TestApp;
 let org: TestOrg;
@@ -18,15 +18,7 @@ let source: TestDatabase;
 let target: TestDatabase;
 let workers: Workers;
 
-async function query(url: string, sql: string): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
+const query = (url: string, sql: string) => queryOnce(url, sql);
 
 beforeAll(async () => {
   t = await startTestApp();

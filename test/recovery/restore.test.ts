@@ -11,7 +11,7 @@ import { startWorkers, type Workers } from '../../src/jobs/runtime';
 import { RestoreRecoveryPointDocument, type RestoreRecoveryPointInput } from '../generated/graphql';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { backupFlow, ok } from '../support/backup-flow';
-import { createEmptyDatabase, type TestDatabase } from '../support/db';
+import { createEmptyDatabase, queryOnce, type TestDatabase } from '../support/db';
 import { startS3, type TestS3 } from '../support/s3';
 import { tempDir } from '../backup/helpers';
 
@@ -225,15 +225,7 @@ describe('restore formats and parallel jobs', () => {
 
   it('refuses parallel jobs where they cannot run, writing nothing', async () => {
     const plain = await pointIn('PLAIN');
-    const recoveryJobs = async () => {
-      const c = new pg.Client({ connectionString: t.db.url });
-      await c.connect();
-      try {
-        return (await c.query(`SELECT count(*)::int AS n FROM "RecoveryJob"`)).rows[0].n as number;
-      } finally {
-        await c.end();
-      }
-    };
+    const recoveryJobs = async () => (await queryOnce(t.db.url, `SELECT count(*)::int AS n FROM "RecoveryJob"`)).rows[0].n as number;
     const before = await recoveryJobs();
     const [a, b] = [newDbName(), newDbName()];
     const cases = [
