@@ -2,28 +2,35 @@
 // and feeds each input field, one at a time, values a careless or hostile client sends: empty and
 // 100 000-character strings, NUL bytes, path and format tricks, extreme numbers, malformed ids,
 // dates and big integers, huge lists. Every answer must be a typed error (or a success): never
-// an unexpected, masked server error, and the server must keep answering.
+// an unexpected, masked server error; a refused mutation changes no row of the organization
+// (audit trail included); and the server must keep answering.
 import {
   getNamedType, isInputObjectType, isListType, isNonNullType, isScalarType,
   type GraphQLField, type GraphQLInputType,
 } from 'graphql';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../src/graphql/schema';
 import { startTestApp, type TestApp, type TestOrg } from './support/app';
 import { argDecls, argsOf, argumentBuilder, argUses, selectionFor, Unbuildable } from './support/schema-walk';
+import { fingerprintOf } from './support/fingerprint';
 import { seedOrgObjects } from './support/seed-objects';
 
 let t: TestApp;
 let org: TestOrg;
 let builder: ReturnType<typeof argumentBuilder>;
+let superuser: pg.Client;
 
 beforeAll(async () => {
   t = await startTestApp();
   org = await t.createOrg();
   builder = argumentBuilder(await seedOrgObjects(t, org));
+  superuser = new pg.Client({ connectionString: t.db.url });
+  await superuser.connect();
 });
 
 afterAll(async () => {
+  await superuser?.end();
   await t?.stop();
 });
 
@@ -78,7 +85,7 @@ function withValue(base: Record<string, unknown>, path: string[], value: unknown
 }
 
 describe('hostile input to every query and mutation', () => {
-  it('gets typed errors, never an unexpected server error', async () => {
+  it('gets typed errors, never an unexpected server error, and a refusal changes nothing', async () => {
     const fields = (kind: 'query' | 'mutation') =>
       Object.values((kind === 'query' ? schema.getQueryType() : schema.getMutationType())!.getFields()).map((f) => ({ kind, field: f as GraphQLField<unknown, unknown> }));
     const problems: string[] = [];
@@ -98,8 +105,15 @@ describe('hostile input to every query and mutation', () => {
       for (const { path, type } of leafPaths(argsOf(field))) {
         for (const value of hostileValues(type)) {
           const variables = withValue(base, path, value);
+          const before = kind === 'mutation' ? await fingerprintOf(superuser, org.id) : '';
           const r = await t.gql(org.users.OWNER.token, query, variables);
           sent++;
+          // Refused input changes nothing: no row of the organization, no audit event.
+          const payload = r.data?.[field.name] as { __typename?: string } | null | undefined;
+          const refused = (r.errors?.length ?? 0) > 0 || (payload?.__typename !== undefined && !payload.__typename.endsWith('Success'));
+          if (kind === 'mutation' && refused && (await fingerprintOf(superuser, org.id)) !== before) {
+            problems.push(`${field.name} ${path.join('.')}=${JSON.stringify(value).slice(0, 40)} was refused (${payload?.__typename ?? r.errors?.[0]?.message}) but changed rows`);
+          }
           const unexpected = (r.errors ?? []).filter((e) => {
             const code = (e as { extensions?: { code?: string } }).extensions?.code;
             return code === 'INTERNAL_SERVER_ERROR' || /unexpected error/i.test(e.message);
