@@ -52,6 +52,7 @@ const EnvSchema = z.object({
   GRAPHIQL: bool.optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   QUEUE_SUPERVISE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   // pg-boss refuses heartbeats under 10 s.
   JOB_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(3600).default(30),
@@ -91,6 +92,8 @@ export interface AppConfig {
   queueSuperviseSeconds: number;
   /** A running backup, restore or verification whose worker sent no heartbeat for this long is retried or failed. */
   jobHeartbeatSeconds: number;
+  /** Bearer token /metrics requires; unset: /metrics is open (bind HOST to a private interface). */
+  metricsToken?: string;
   /** On SIGINT/SIGTERM, how long running jobs may finish before they are handed back to the queue. */
   shutdownGraceSeconds: number;
   seedDemo: boolean;
@@ -154,6 +157,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     queueSuperviseSeconds: e.QUEUE_SUPERVISE_SECONDS,
     jobHeartbeatSeconds: e.JOB_HEARTBEAT_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    metricsToken: e.METRICS_TOKEN,
     seedDemo: e.SEED_DEMO,
   };
 }

@@ -10,6 +10,7 @@ import type { AppServices } from '../services';
 import { buildContext, requestIdFrom } from '../graphql/context-factory';
 import type { GraphQLContext } from '../graphql/context';
 import { readiness } from './health';
+import { createMetrics } from './metrics';
 import { useNulGuard } from './nul-guard';
 import { DomainError } from '../domain/errors';
 
@@ -89,10 +90,15 @@ export function buildApp(app: AppServices, schema: GraphQLSchema): App {
     ],
   });
 
+  const metrics = createMetrics(app);
   const sockets = new Set<Socket>();
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
+      return;
+    }
+    if (req.url === '/metrics') {
+      await metrics(req, res);
       return;
     }
     if (req.url === '/readyz') {
