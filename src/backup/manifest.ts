@@ -21,6 +21,17 @@ export function artifactKey(prefix: string, format: string, compression: 'ZSTD' 
 
 export const manifestKey = (prefix: string) => `${prefix}manifest.json`;
 
+/** Beside a run's manifest while its recovery point is under legal hold (see domain/legal-hold-markers.ts). */
+export const legalHoldKey = (manifest: string) => `${manifest.slice(0, manifest.lastIndexOf('/') + 1)}legal-hold.json`;
+
+export const LegalHoldMarkerSchema = z.object({
+  recoveryPointId: z.string(),
+  backupJobId: z.string().nullable(),
+  reason: z.string(),
+  writtenAt: z.string(),
+});
+export type LegalHoldMarker = z.infer<typeof LegalHoldMarkerSchema>;
+
 export const ManifestSchema = z.object({
   manifestVersion: z.literal(MANIFEST_VERSION),
   orgId: z.string().uuid(),

@@ -1,16 +1,18 @@
 // Housekeeping after crashes. A worker killed mid-run can leave (1) a job row that still says
 // RUNNING, (2) temp files of an unfinished LOCAL write, (3) complete objects of a run that never
 // reached the catalog. The sweep settles (1) from the queue's own view of the job and removes (2)
-// and (3), so no orphan survives and no job stays RUNNING forever.
+// and (3), so no orphan survives and no job stays RUNNING forever. It also brings legal hold
+// markers at the destinations in line with the catalog (legal-hold-markers.ts).
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import { LocalDestination } from '../backup/destinations/local';
-import { orgPrefix } from '../backup/manifest';
+import { legalHoldKey, orgPrefix } from '../backup/manifest';
 import type { Db } from '../db/client';
 import { withSystem, withTenant } from '../db/context';
 import { EventBus } from '../events/bus';
 import { queues } from '../jobs/queues';
 import { driverFor, type DestinationEnv } from './destination-driver';
+import { syncStaleLegalHoldMarkers } from './legal-hold-markers';
 
 export interface SweepOptions {
   /** Temp files and orphan objects younger than this are left alone (a writer may still own them). */
@@ -21,13 +23,17 @@ export interface SweepResult {
   settledJobs: number;
   partialFiles: number;
   orphanObjects: number;
+  /** Points whose legal hold markers were brought in line, and those still waiting for a destination. */
+  holdMarkers: { synced: number; pending: number };
 }
 
 const ACTIVE = ['QUEUED', 'RUNNING', 'VERIFYING'] as const;
 
 export async function sweepBackups(db: Db, boss: PgBoss, env: DestinationEnv, log: Logger, opts: SweepOptions, now = new Date()): Promise<SweepResult> {
-  const result: SweepResult = { settledJobs: 0, partialFiles: 0, orphanObjects: 0 };
+  const result: SweepResult = { settledJobs: 0, partialFiles: 0, orphanObjects: 0, holdMarkers: { synced: 0, pending: 0 } };
   result.settledJobs = await settleLostJobs(db, boss);
+  // Markers first: the orphan pass below keeps a cataloged copy's marker, never writes one.
+  result.holdMarkers = await syncStaleLegalHoldMarkers(db, env, log);
   const destinations = await withSystem(db, 'sweep-list-destinations', (tx) => tx.destination.findMany({ orderBy: { id: 'asc' } }));
   for (const row of destinations) {
     try {
@@ -89,7 +95,8 @@ async function removeOrphans(db: Db, orgId: string, driver: ReturnType<typeof dr
       }),
     ]),
   );
-  const keep = new Set([...cataloged.flatMap((a) => [a.key, a.manifestKey])]);
+  // A cataloged copy keeps its manifest and its legal hold marker (legal-hold-markers.ts).
+  const keep = new Set([...cataloged.flatMap((a) => [a.key, a.manifestKey, legalHoldKey(a.manifestKey)])]);
   const liveIds = new Set(jobs.filter((j) => (ACTIVE as readonly string[]).includes(j.status)).map((j) => j.id));
   // A finished run (it has its manifest) of a job this catalog never heard of belongs to a catalog
   // that was lost or restored from an older copy: importRecoveryPoints brings it back, and deleting

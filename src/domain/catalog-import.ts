@@ -4,7 +4,7 @@
 // rebuilt from any surviving copy. Each copy is checked to exist with the manifest's size; its
 // checksum is NOT recomputed here (that is a full read of every artifact: a verification's job).
 import { z } from 'zod';
-import { ManifestSchema, manifestKey, orgPrefix, runPrefix, type Manifest } from '../backup/manifest';
+import { LegalHoldMarkerSchema, ManifestSchema, legalHoldKey, manifestKey, orgPrefix, runPrefix, type LegalHoldMarker, type Manifest } from '../backup/manifest';
 import type { Destination as DestinationDriver } from '../backup/destinations/types';
 import type { Db } from '../db/client';
 import { withTenant, type Tx } from '../db/context';
@@ -66,7 +66,28 @@ async function checkCopy(driver: DestinationDriver, orgId: string, key: string, 
 type Outcome = 'imported' | 'artifactAdded' | 'alreadyPresent' | { reason: string };
 
 /** One manifest, one transaction: the point (or the missing copy), its usage and its audit event. */
-async function importOne(tx: Tx, scope: OrgScope, destinationId: string, key: string, m: Manifest): Promise<Outcome> {
+const UNREADABLE_HOLD: LegalHoldMarker = { recoveryPointId: '', backupJobId: null, reason: '(unreadable legal hold marker: held to be safe)', writtenAt: '' };
+
+/** The legal hold marker beside a manifest, if the point was held when the catalog last mirrored it. */
+async function readLegalHold(driver: DestinationDriver, manifest: string): Promise<LegalHoldMarker | null> {
+  const key = legalHoldKey(manifest);
+  const info = await driver.head(key);
+  if (!info) return null;
+  if (info.size > 64 * 1024) return UNREADABLE_HOLD;
+  const chunks: Buffer[] = [];
+  for await (const chunk of await driver.get(key)) chunks.push(chunk as Buffer);
+  let json: unknown = null;
+  try {
+    json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    // handled below, like any marker that does not parse
+  }
+  const parsed = LegalHoldMarkerSchema.safeParse(json);
+  // A marker that is there but unreadable still says "held": keeping a point too long is the safe mistake.
+  return parsed.success ? parsed.data : UNREADABLE_HOLD;
+}
+
+async function importOne(tx: Tx, scope: OrgScope, destinationId: string, key: string, m: Manifest, hold: LegalHoldMarker | null): Promise<Outcome> {
   const orgId = scope.orgId;
   // Two imports of the same organization at once must not both create the point.
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('keepsake:catalog-import'), hashtext(${orgId}))`;
@@ -100,13 +121,14 @@ async function importOne(tx: Tx, scope: OrgScope, destinationId: string, key: st
       // The manifest keeps the job id even when the job row is gone (the point's backupJobId is then null).
       manifest: m as object, takenAt,
       expiresAt: strategy ? await expiryForStrategy(tx, orgId, strategy.retentionPolicyId, takenAt) : null,
+      ...(hold ? { legalHold: true, legalHoldReason: hold.reason || 'restored from a legal hold marker' } : {}),
       artifacts: { create: artifact },
     },
   });
   await addUsage();
   await recordAudit(tx, scope, {
     action: 'recoveryPoint.import', resourceType: 'RecoveryPoint', resourceId: point.id,
-    after: { backupJobId: m.backupJobId, strategyId: point.strategyId, sourceId: point.sourceId, takenAt, sha256: m.sha256, storedBytes: m.storedBytes, destinationId, key: m.artifactKey },
+    after: { backupJobId: m.backupJobId, strategyId: point.strategyId, sourceId: point.sourceId, takenAt, sha256: m.sha256, storedBytes: m.storedBytes, destinationId, key: m.artifactKey, legalHold: point.legalHold },
   });
   return 'imported';
 }
@@ -133,7 +155,8 @@ export async function importRecoveryPoints(db: Db, env: DestinationEnv, scope: O
         result.skipped.push({ key, reason: problem });
         continue;
       }
-      const outcome = await withTenant(db, scope.orgId, (tx) => importOne(tx, scope, destinationId, key, read.manifest));
+      const hold = await readLegalHold(driver, key);
+      const outcome = await withTenant(db, scope.orgId, (tx) => importOne(tx, scope, destinationId, key, read.manifest, hold));
       if (outcome === 'imported') result.imported++;
       else if (outcome === 'artifactAdded') result.artifactsAdded++;
       else if (outcome === 'alreadyPresent') result.alreadyPresent++;

@@ -9,6 +9,7 @@
 //   3. only when every copy is DELETED, delete the row (artifacts cascade) with recoveryPoint.purge.
 // A failure anywhere leaves the point marked and the next retention sweep resumes at step 2, so
 // there is never a catalog row without its marking while files go, nor a file without its row.
+import { legalHoldKey } from '../backup/manifest';
 import type { Db } from '../db/client';
 import { withTenant, type Tx } from '../db/context';
 import { recordAudit } from '../audit/writer';
@@ -16,6 +17,7 @@ import type { OrgScope } from './actor';
 import { driverFor, type DestinationEnv } from './destination-driver';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { assertMayDeletePoint, readLockState } from './immutability';
+import { syncLegalHoldMarkers } from './legal-hold-markers';
 
 export interface DeletionOutcome {
   recoveryPointId: string;
@@ -89,6 +91,7 @@ export async function finishDeletion(db: Db, env: DestinationEnv, scope: OrgScop
         // The artifact first: a run that is half deleted still has the manifest that describes it.
         await driver.delete(a.key);
         await driver.delete(a.manifestKey);
+        await driver.delete(legalHoldKey(a.manifestKey)); // a released hold's marker not yet removed
         // "Deleted" must mean gone: a driver or store that acknowledged without deleting is a failure.
         if ((await driver.head(a.key)) || (await driver.head(a.manifestKey))) throw new Error('the object is still present after it was deleted');
         const done = await withTenant(db, scope.orgId, async (tx) => {
@@ -143,16 +146,16 @@ export async function deleteRecoveryPoint(
 
 // ---- legal hold ------------------------------------------------------------------------------------
 
-export async function setLegalHold(db: Db, scope: OrgScope, pointId: string, reason: string) {
+export async function setLegalHold(db: Db, env: DestinationEnv, scope: OrgScope, pointId: string, reason: string) {
   const text = reason.trim();
   if (!text) throw ValidationError.field(['input', 'reason'], 'must not be empty');
-  return withTenant(db, scope.orgId, async (tx) => {
+  const point = await withTenant(db, scope.orgId, async (tx) => {
     const before = await tx.recoveryPoint.findFirst({ where: { id: pointId, orgId: scope.orgId } });
     if (!before) throw new NotFoundError('RecoveryPoint');
     if (before.deletingSince) throw new ConflictError('The recovery point is being deleted; a hold can no longer keep it');
     if (before.legalHold && before.legalHoldReason === text) return before;
     // Conditional: a deletion that marked the point meanwhile wins, and the hold is refused.
-    const updated = await tx.recoveryPoint.updateMany({ where: { id: pointId, orgId: scope.orgId, deletingSince: null }, data: { legalHold: true, legalHoldReason: text } });
+    const updated = await tx.recoveryPoint.updateMany({ where: { id: pointId, orgId: scope.orgId, deletingSince: null }, data: { legalHold: true, legalHoldReason: text, legalHoldMarkerStale: true } });
     if (updated.count === 0) throw new ConflictError('The recovery point is being deleted; a hold can no longer keep it');
     await recordAudit(tx, scope, {
       action: 'recoveryPoint.legalHold', resourceType: 'RecoveryPoint', resourceId: pointId,
@@ -160,19 +163,28 @@ export async function setLegalHold(db: Db, scope: OrgScope, pointId: string, rea
     });
     return tx.recoveryPoint.findFirstOrThrow({ where: { id: pointId, orgId: scope.orgId } });
   });
+  return mirrorHold(db, env, scope, point);
+}
+
+/** Writes (or removes) the destinations' legal-hold.json now; a copy that fails is left to the sweep. */
+async function mirrorHold<T extends { id: string; legalHoldMarkerStale: boolean }>(db: Db, env: DestinationEnv, scope: OrgScope, point: T): Promise<T> {
+  if (!point.legalHoldMarkerStale) return point;
+  const synced = await syncLegalHoldMarkers(db, env, scope.orgId, point.id).catch(() => false);
+  return synced ? { ...point, legalHoldMarkerStale: false } : point;
 }
 
 /** Releasing a point that is not held changes nothing and records nothing. */
-export async function releaseLegalHold(db: Db, scope: OrgScope, pointId: string) {
-  return withTenant(db, scope.orgId, async (tx) => {
+export async function releaseLegalHold(db: Db, env: DestinationEnv, scope: OrgScope, pointId: string) {
+  const point = await withTenant(db, scope.orgId, async (tx) => {
     const before = await tx.recoveryPoint.findFirst({ where: { id: pointId, orgId: scope.orgId } });
     if (!before) throw new NotFoundError('RecoveryPoint');
     if (!before.legalHold) return before;
-    const after = await tx.recoveryPoint.update({ where: { id: pointId }, data: { legalHold: false, legalHoldReason: null } });
+    const after = await tx.recoveryPoint.update({ where: { id: pointId }, data: { legalHold: false, legalHoldReason: null, legalHoldMarkerStale: true } });
     await recordAudit(tx, scope, {
       action: 'recoveryPoint.releaseLegalHold', resourceType: 'RecoveryPoint', resourceId: pointId,
       before: { legalHold: true, legalHoldReason: before.legalHoldReason }, after: { legalHold: false },
     });
     return after;
   });
+  return mirrorHold(db, env, scope, point);
 }

@@ -8,18 +8,20 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifestKey, runPrefix } from '../../src/backup/manifest';
+import { legalHoldKey, manifestKey, runPrefix } from '../../src/backup/manifest';
 import { withSystem } from '../../src/db/context';
 import { sweepBackups } from '../../src/domain/backup-sweep';
 import { driverFor } from '../../src/domain/destination-driver';
 import { queues } from '../../src/jobs/queues';
 import { startWorkers, type Workers } from '../../src/jobs/runtime';
-import { CreateRetentionPolicyDocument, ImportRecoveryPointsDocument, type ImportRecoveryPointsMutation } from '../generated/graphql';
+import {
+  CreateRetentionPolicyDocument, DeleteRecoveryPointDocument, ImportRecoveryPointsDocument, ReleaseLegalHoldDocument, SetLegalHoldDocument, type ImportRecoveryPointsMutation,
+} from '../generated/graphql';
 import { collect, tempDir } from '../backup/helpers';
 import { backupFlow, ok } from '../support/backup-flow';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { startS3, type TestS3 } from '../support/s3';
-import { auditEvents, DAY, env, payload, uuidOf } from './fixtures';
+import { auditEvents, DAY, env, globalId, payload, uuidOf } from './fixtures';
 
 const BUCKET = 'catalog-import';
 let t: TestApp;
@@ -144,6 +146,55 @@ describe('importRecoveryPoints', () => {
       { manifests: 2, imported: 0, artifactsAdded: 2, alreadyPresent: 0, skipped: 0 },
       { manifests: 3, imported: 0, artifactsAdded: 0, alreadyPresent: 2, skipped: 1 },
     ]);
+  });
+
+  it('keeps legal holds through a catalog loss: markers at every copy follow hold and release, a destination that is down catches up at the sweep', async () => {
+    const own = await t.createOrg();
+    const flow = backupFlow(t, own, s3);
+    const files = path.join(tmp.dir, 'held');
+    await mkdir(files, { recursive: true });
+    await writeFile(path.join(files, 'evidence.txt'), 'exhibit A\n');
+    const [local, remote] = [await flow.localDestination('nas'), await flow.s3Destination('cloud', BUCKET)];
+    const strategyId = await flow.strategy('held', await flow.directorySource('held', files), [local, remote]);
+    const [held, released] = [(await flow.backup(strategyId)).recoveryPoint!.id, (await flow.backup(strategyId)).recoveryPoint!.id];
+    const admin = own.users.ADMIN.token;
+    const rows = await withSystem(t.services.db, 'test-check', (tx) => tx.destination.findMany({ where: { orgId: own.id }, orderBy: { id: 'asc' } }));
+    const drivers = rows.map((d) => driverFor(d, env(t)));
+    const markersOf = async (pointGid: string) => {
+      const artifacts = await withSystem(t.services.db, 'test-check', (tx) => tx.artifact.findMany({ where: { recoveryPointId: uuidOf(pointGid) }, orderBy: { destinationId: 'asc' } }));
+      return Promise.all(artifacts.map(async (a) => {
+        const driver = drivers[rows.findIndex((d) => d.id === a.destinationId)]!;
+        return (await driver.exists(legalHoldKey(a.manifestKey))) ? JSON.parse((await collect(await driver.get(legalHoldKey(a.manifestKey)))).toString()).reason as string : null;
+      }));
+    };
+    const stale = async (pointGid: string) => (await superuser.query(`SELECT "legalHoldMarkerStale" AS s FROM "RecoveryPoint" WHERE id = $1`, [uuidOf(pointGid)])).rows[0].s as boolean;
+
+    payload(await t.request(admin, SetLegalHoldDocument, { input: { recoveryPointId: held, reason: 'litigation 42' } }), 'setLegalHold', 'MutationSetLegalHoldSuccess');
+    expect(await markersOf(held)).toEqual(['litigation 42', 'litigation 42']);
+    expect(await stale(held)).toBe(false);
+
+    // The S3 destination is unreachable while the second point is held: its marker waits for the sweep.
+    const s3Row = rows.find((d) => d.kind === 'S3')!;
+    await superuser.query(`UPDATE "Destination" SET endpoint = 'http://127.0.0.1:1' WHERE id = $1`, [s3Row.id]);
+    payload(await t.request(admin, SetLegalHoldDocument, { input: { recoveryPointId: released, reason: 'audit 7' } }), 'setLegalHold', 'MutationSetLegalHoldSuccess');
+    expect(await stale(released)).toBe(true);
+    await superuser.query(`UPDATE "Destination" SET endpoint = $2 WHERE id = $1`, [s3Row.id, s3Row.endpoint]);
+    const swept = await sweepBackups(t.services.db, t.services.boss, env(t), t.services.log, { graceMs: 0 });
+    expect(swept.holdMarkers).toEqual({ synced: 1, pending: 0 });
+    expect(await markersOf(released)).toEqual(['audit 7', 'audit 7']);
+    payload(await t.request(admin, ReleaseLegalHoldDocument, { input: { recoveryPointId: released } }), 'releaseLegalHold', 'MutationReleaseLegalHoldSuccess');
+    expect(await markersOf(released)).toEqual([null, null]);
+
+    // The catalog is lost. The sweep keeps the markers of the runs it does not know; import brings the hold back.
+    await superuser.query('DELETE FROM "RecoveryPoint" WHERE "orgId" = $1', [own.id]);
+    await superuser.query('DELETE FROM "BackupJob" WHERE "orgId" = $1', [own.id]);
+    await sweepBackups(t.services.db, t.services.boss, env(t), t.services.log, { graceMs: 0 });
+    expect(await importFrom(local, own.users.OWNER.token)).toMatchObject({ imported: 2, skipped: [] });
+    const rebuilt = await withSystem(t.services.db, 'test-check', (tx) => tx.recoveryPoint.findMany({ where: { orgId: own.id }, orderBy: { takenAt: 'asc' } }));
+    expect(rebuilt.map((p) => [p.legalHold, p.legalHoldReason])).toEqual([[true, 'litigation 42'], [false, null]]);
+    // Held means held: nobody deletes the rebuilt point.
+    const del = await t.request(own.users.OWNER.token, DeleteRecoveryPointDocument, { input: { id: globalId('RecoveryPoint', rebuilt[0]!.id) } });
+    expect(del.data?.deleteRecoveryPoint.__typename).toMatch(/Error$/);
   });
 
   it("answers not-found for another organization's destination, and for roles below ADMIN is forbidden", async () => {

@@ -58,14 +58,14 @@ builder.mutationFields((t) => ({
     errors: { types: MUTATION_ERRORS },
     description: 'Keeps the point whatever retention, the lock or anyone says, until the hold is released',
     args: { input: t.arg({ type: SetLegalHoldInput, required: true }) },
-    resolve: (_root, { input }, ctx) => setLegalHold(ctx.app.db, ctx.scope!, pointId(input.recoveryPointId, ['input', 'recoveryPointId']), input.reason),
+    resolve: (_root, { input }, ctx) => setLegalHold(ctx.app.db, destinationEnv(ctx), ctx.scope!, pointId(input.recoveryPointId, ['input', 'recoveryPointId']), input.reason),
   }),
   releaseLegalHold: t.field({
     type: RecoveryPointRef,
     authScopes: { admin: true },
     errors: { types: MUTATION_ERRORS },
     args: { input: t.arg({ type: ReleaseLegalHoldInput, required: true }) },
-    resolve: (_root, { input }, ctx) => releaseLegalHold(ctx.app.db, ctx.scope!, pointId(input.recoveryPointId, ['input', 'recoveryPointId'])),
+    resolve: (_root, { input }, ctx) => releaseLegalHold(ctx.app.db, destinationEnv(ctx), ctx.scope!, pointId(input.recoveryPointId, ['input', 'recoveryPointId'])),
   }),
   deleteRecoveryPoint: t.field({
     type: RecoveryPointDeletionRef,

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "RecoveryPoint" ADD COLUMN     "legalHoldMarkerStale" BOOLEAN NOT NULL DEFAULT false;
