@@ -180,7 +180,8 @@ describe('importRecoveryPoints', () => {
     expect(await stale(released)).toBe(true);
     await superuser.query(`UPDATE "Destination" SET endpoint = $2 WHERE id = $1`, [s3Row.id, s3Row.endpoint]);
     const swept = await sweepBackups(t.services.db, t.services.boss, env(t), t.services.log, { graceMs: 0 });
-    expect(swept.holdMarkers).toEqual({ synced: 1, pending: 0 });
+    // (A scheduled sweep may have got there first: what matters is that nothing is left pending.)
+    expect(swept.holdMarkers.pending).toBe(0);
     expect(await markersOf(released)).toEqual(['audit 7', 'audit 7']);
     payload(await t.request(admin, ReleaseLegalHoldDocument, { input: { recoveryPointId: released } }), 'releaseLegalHold', 'MutationReleaseLegalHoldSuccess');
     expect(await markersOf(released)).toEqual([null, null]);
