@@ -43,7 +43,13 @@ export function argumentBuilder(ids: Map<string, string[]>) {
         if (!found?.length) throw new Unbuildable(`no seeded object for ID field "${name}" of ${operation}; add it to seedOrgObjects or TYPE_BY_ID_FIELD`);
         return found[0];
       }
-      if (type.name === 'String') return SAMPLE_STRINGS.find(([re]) => re.test(name))?.[1] ?? `walk-${name}`;
+      if (type.name === 'String') {
+        // Directory sources and directory restores take absolute paths; LOCAL destinations relative ones.
+        if (name === 'path' && /directory|restore/i.test(operation)) return `/srv/walk-${operation}`;
+        // Names are unique per kind of object: one per operation never collides.
+        if (name === 'name') return `walk-${operation}`;
+        return SAMPLE_STRINGS.find(([re]) => re.test(name))?.[1] ?? `walk-${name}`;
+      }
       if (type.name === 'Int') return 1;
       if (type.name === 'Float') return 1;
       if (type.name === 'Boolean') return /confirm/i.test(name);
@@ -58,7 +64,9 @@ export function argumentBuilder(ids: Map<string, string[]>) {
     const out: Record<string, unknown> = {};
     for (const f of Object.values(fields)) {
       const isId = getNamedType(f.type).name === 'ID';
-      if (requiredOnly && !isNonNullType(f.type) && !isId) continue;
+      // A retention policy must keep something: its one rule that is always given.
+      const neededRule = f.name === 'keepLast' && /retentionpolicy/i.test(operation);
+      if (requiredOnly && !isNonNullType(f.type) && !isId && !neededRule) continue;
       out[f.name] = sampleFor(f.name, f.type, operation);
     }
     return out;
