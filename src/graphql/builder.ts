@@ -13,6 +13,7 @@ import { anonymousClient } from '../db/context';
 import type { Role } from '../db/generated/prisma/enums';
 import { ForbiddenError, ValidationError } from '../domain/errors';
 import type { GraphQLContext, MemberContext } from './context';
+import { isUuid } from './ids';
 
 /** Which roles hold each scope. The README's permission table is generated from the same idea. */
 export const ROLE_SCOPES: Record<'member' | 'operator' | 'admin' | 'auditor' | 'owner', Role[]> = {
@@ -23,10 +24,8 @@ export const ROLE_SCOPES: Record<'member' | 'operator' | 'admin' | 'auditor' | '
   owner: ['OWNER'],
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function resolvable(schema: GraphQLSchema, id: { typename: string; id: string }): boolean {
-  return isNodeTypeName(schema, id.typename) && UUID.test(id.id);
+  return isNodeTypeName(schema, id.typename) && isUuid(id.id);
 }
 
 function isNodeTypeName(schema: GraphQLSchema, name: string): boolean {

@@ -5,6 +5,9 @@ import { NotFoundError, ValidationError } from '../domain/errors';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Every row key is a UUID: anything else can only be a malformed or forged id. */
+export const isUuid = (id: string) => UUID.test(id);
+
 export function decodeId(globalId: string, typename: string, path: string[] = ['id']): string {
   let decoded: { typename: string; id: string };
   try {

@@ -1,7 +1,7 @@
 // Prometheus metrics at /metrics: process metrics of this process, and platform-wide gauges read
 // from the database at scrape time (src/domain/platform-metrics.ts). METRICS_TOKEN, when set, must
 // come as a bearer token.
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { readPlatformMetrics, type PlatformSnapshot } from '../domain/platform-metrics';
@@ -56,8 +56,8 @@ export function createMetrics(app: AppServices): (req: IncomingMessage, res: Ser
   };
 }
 
+/** Compares digests, so neither the token's content nor its length shows in the timing. */
 function bearerMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  const digest = (v: string) => createHash('sha256').update(v, 'utf8').digest();
+  return timingSafeEqual(digest(header?.startsWith('Bearer ') ? header.slice(7) : ''), digest(token));
 }
