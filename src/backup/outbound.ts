@@ -77,14 +77,9 @@ export class OutboundPolicy {
   }
 
   /**
-   * Resolves `host` and returns the address to connect to. Every address the name resolves to
-   * must be allowed: a name with one allowed and one denied address is refused as a whole.
+   * Every address `host` resolves to, in the resolver's order. All of them must be allowed: a
+   * name with one allowed and one denied address is refused as a whole.
    */
-  async resolve(host: string, what: string): Promise<string> {
-    return (await this.resolveAll(host, what))[0]!;
-  }
-
-  /** Every address `host` resolves to, in the resolver's order, all of them allowed. */
   async resolveAll(host: string, what: string): Promise<string[]> {
     const bare = host.replace(/^\[(.*)\]$/, '$1');
     this.checkLiteral(bare, what);

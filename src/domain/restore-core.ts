@@ -61,7 +61,8 @@ export async function restorePoint(
   onProgress: (phase: 'verifying' | 'restoring', bytesDone: number) => void,
 ): Promise<RestoreEvidence> {
   // A target the outbound policy forbids (or a malformed URL) fails before any copy is read.
-  if (target.kind === 'postgres') await openTarget(target.url, { trusted: target.trusted });
+  // Resolved and checked once, used by every step (create, pg_restore, counts).
+  const pinned = target.kind === 'postgres' ? await openTarget(target.url, { trusted: target.trusted }) : undefined;
   const copies = point.artifacts
     .filter((a) => a.status === 'PRESENT')
     .sort((a, b) => (HEALTH_ORDER[a.destination.status] ?? 1) - (HEALTH_ORDER[b.destination.status] ?? 1));
@@ -98,10 +99,10 @@ export async function restorePoint(
   const manifest = point.manifest as { rowCounts?: Record<string, number>; files?: number };
 
   if (target.kind === 'postgres') {
-    await restorePostgres(counter, { targetUrl: target.url, format: point.format as DumpFormatName, mode: target.mode, schemas: target.schemas, tables: target.tables, noPrivileges: target.noPrivileges, jobs: target.jobs, pgBinDir: deps.pgBinDir, trusted: target.trusted }, signal);
+    await restorePostgres(counter, { targetUrl: target.url, format: point.format as DumpFormatName, mode: target.mode, schemas: target.schemas, tables: target.tables, noPrivileges: target.noPrivileges, jobs: target.jobs, pgBinDir: deps.pgBinDir, trusted: target.trusted, pinned }, signal);
     evidence.bytes = counter.bytes;
     const expected = Object.entries(manifest.rowCounts ?? {}).filter(([t]) => selected(t, target.schemas, target.tables));
-    const actual = await targetRowCounts(target.url, expected.map(([t]) => t), { trusted: target.trusted });
+    const actual = await targetRowCounts(pinned!, expected.map(([t]) => t));
     evidence.tables = expected.map(([table, n]) => ({ table, expected: n, actual: actual[table] ?? null, ok: actual[table] === n }));
     const bad = evidence.tables.filter((c) => !c.ok);
     if (bad.length) throw new RestoreValidationError(`restored row counts differ from the backup's: ${bad.map((c) => `${c.table} ${c.actual ?? 'missing'} ≠ ${c.expected}`).join(', ')}`);

@@ -40,8 +40,10 @@ describe('OutboundPolicy', () => {
   });
 
   it('checks every address a name resolves to, and Unix sockets only when enabled', async () => {
-    await expect(DENY_LOOPBACK.resolve('localhost', 'the test')).rejects.toThrow(/localhost resolves to (127\.0\.0\.1|::1), which is not an allowed address/);
-    await expect(PERMISSIVE.resolve('localhost', 'the test')).resolves.toMatch(/^(127\.0\.0\.1|::1)$/);
+    await expect(DENY_LOOPBACK.resolveAll('localhost', 'the test')).rejects.toThrow(/localhost resolves to (127\.0\.0\.1|::1), which is not an allowed address/);
+    const addresses = await PERMISSIVE.resolveAll('localhost', 'the test');
+    expect(addresses.length).toBeGreaterThan(0);
+    for (const a of addresses) expect(['127.0.0.1', '::1']).toContain(a);
     expect(() => PERMISSIVE.checkLiteral('/var/run/postgresql', 'the test')).toThrow(OutboundDeniedError);
     expect(() => new OutboundPolicy({ deny: [], unixSockets: true }).checkLiteral('/var/run/postgresql', 'the test')).not.toThrow();
   });

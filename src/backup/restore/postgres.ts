@@ -36,6 +36,8 @@ export interface PostgresRestoreOptions {
   tempDir?: string;
   /** The operator's own server (a restore test's scratch database): exempt from the outbound policy. */
   trusted?: boolean;
+  /** targetUrl already opened (openTarget): used as is, so the name is not resolved again. */
+  pinned?: SourceConnection;
 }
 
 /** libpq identifier quoting for CREATE/DROP DATABASE. */
@@ -72,8 +74,13 @@ export async function openTarget(targetUrl: string, opts: TargetOptions = {}): P
   }
 }
 
-export async function createTargetDatabase(targetUrl: string, opts: TargetOptions = {}): Promise<void> {
-  const conn = await openTarget(targetUrl, opts);
+/** A target URL, or a connection openTarget already parsed and pinned (resolved and checked once). */
+export type TargetRef = string | SourceConnection;
+
+const targetOf = (target: TargetRef, opts: TargetOptions) => (typeof target === 'string' ? openTarget(target, opts) : Promise.resolve(target));
+
+export async function createTargetDatabase(target: TargetRef, opts: TargetOptions = {}): Promise<void> {
+  const conn = await targetOf(target, opts);
   const name = databaseOf(conn);
   const client = await maintenanceClient(conn);
   try {
@@ -87,8 +94,8 @@ export async function createTargetDatabase(targetUrl: string, opts: TargetOption
   }
 }
 
-export async function dropTargetDatabase(targetUrl: string, opts: TargetOptions = {}): Promise<void> {
-  const conn = await openTarget(targetUrl, opts);
+export async function dropTargetDatabase(target: TargetRef, opts: TargetOptions = {}): Promise<void> {
+  const conn = await targetOf(target, opts);
   const client = await maintenanceClient(conn);
   try {
     await client.query(`DROP DATABASE IF EXISTS ${ident(databaseOf(conn))} WITH (FORCE)`);
@@ -142,9 +149,8 @@ export async function restorePostgres(input: Readable, opts: PostgresRestoreOpti
   if (opts.format === 'plain' && (opts.schemas?.length || opts.tables?.length)) {
     throw new BackupError('VALIDATION_FAILED', 'a plain SQL dump cannot be restored selectively: restore it whole');
   }
-  const target = { trusted: opts.trusted };
-  const conn = await openTarget(opts.targetUrl, target);
-  if (opts.mode === 'new') await createTargetDatabase(opts.targetUrl, target);
+  const conn = opts.pinned ?? (await openTarget(opts.targetUrl, { trusted: opts.trusted }));
+  if (opts.mode === 'new') await createTargetDatabase(conn);
   let tmp: string | undefined;
   try {
     let archive: string | undefined;
@@ -179,7 +185,7 @@ export async function restorePostgres(input: Readable, opts: PostgresRestoreOpti
     }
     throwIfAborted(signal);
   } catch (err) {
-    if (opts.mode === 'new') await dropTargetDatabase(opts.targetUrl, target).catch(() => undefined);
+    if (opts.mode === 'new') await dropTargetDatabase(conn).catch(() => undefined);
     throw signal.aborted ? cancelledFrom(signal) : err;
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -187,8 +193,8 @@ export async function restorePostgres(input: Readable, opts: PostgresRestoreOpti
 }
 
 /** Exact row counts of the given "schema.table" names in the target, for comparison with the dump's. */
-export async function targetRowCounts(targetUrl: string, tables: string[], opts: TargetOptions = {}): Promise<Record<string, number | null>> {
-  const client = await connectSource(await openTarget(targetUrl, opts));
+export async function targetRowCounts(target: TargetRef, tables: string[], opts: TargetOptions = {}): Promise<Record<string, number | null>> {
+  const client = await connectSource(await targetOf(target, opts));
   const out: Record<string, number | null> = {};
   try {
     for (const qualified of tables) {
