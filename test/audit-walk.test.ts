@@ -3,31 +3,26 @@
 // organization's own objects, and each one that changed any row of the organization must have
 // added audit events of it (an idempotent no-op, like pausing a paused strategy, changes nothing
 // and records nothing). New mutations are covered without editing this file.
-import pg from 'pg';
+import type pg from 'pg';
 import type { GraphQLField } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../src/graphql/schema';
-import { startTestApp, type TestApp, type TestOrg } from './support/app';
-import { argDecls, argsOf, argumentBuilder, argUses, selectionFor, Unbuildable } from './support/schema-walk';
+import type { TestApp, TestOrg } from './support/app';
+import { argDecls, argsOf, argumentBuilder, argUses, selectionFor, startOwnOrgWalk, Unbuildable } from './support/schema-walk';
 import { fingerprintOf } from './support/fingerprint';
-import { seedOrgObjects } from './support/seed-objects';
 
 let t: TestApp;
 let org: TestOrg;
-let superuser: pg.Client;
 let builder: ReturnType<typeof argumentBuilder>;
+let superuser: pg.Client;
+let stop: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  org = await t.createOrg();
-  builder = argumentBuilder(await seedOrgObjects(t, org));
-  superuser = new pg.Client({ connectionString: t.db.url });
-  await superuser.connect();
+  ({ t, org, builder, superuser, stop } = await startOwnOrgWalk());
 });
 
 afterAll(async () => {
-  await superuser?.end();
-  await t?.stop();
+  await stop?.();
 });
 
 const auditCount = async () => (await superuser.query(`SELECT count(*)::int AS n FROM "AuditEvent" WHERE "orgId" = $1`, [org.id])).rows[0].n as number;

@@ -8,30 +8,25 @@ import {
   getNamedType, isInputObjectType, isListType, isNonNullType, isScalarType,
   type GraphQLField, type GraphQLInputType,
 } from 'graphql';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../src/graphql/schema';
-import { startTestApp, type TestApp, type TestOrg } from './support/app';
-import { argDecls, argsOf, argumentBuilder, argUses, selectionFor, Unbuildable } from './support/schema-walk';
+import type { TestApp, TestOrg } from './support/app';
+import { argDecls, argsOf, argumentBuilder, argUses, selectionFor, startOwnOrgWalk, Unbuildable } from './support/schema-walk';
 import { fingerprintOf } from './support/fingerprint';
-import { seedOrgObjects } from './support/seed-objects';
 
 let t: TestApp;
 let org: TestOrg;
 let builder: ReturnType<typeof argumentBuilder>;
 let superuser: pg.Client;
+let stop: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  org = await t.createOrg();
-  builder = argumentBuilder(await seedOrgObjects(t, org));
-  superuser = new pg.Client({ connectionString: t.db.url });
-  await superuser.connect();
+  ({ t, org, builder, superuser, stop } = await startOwnOrgWalk());
 });
 
 afterAll(async () => {
-  await superuser?.end();
-  await t?.stop();
+  await stop?.();
 });
 
 const LONG = 'x'.repeat(100_000);

@@ -5,6 +5,9 @@ import {
   getNamedType, isEnumType, isInputObjectType, isListType, isNonNullType, isObjectType, isScalarType, isUnionType,
   type GraphQLArgument, type GraphQLField, type GraphQLInputField, type GraphQLInputType,
 } from 'graphql';
+import pg from 'pg';
+import { startTestApp, type TestApp, type TestOrg } from './app';
+import { seedOrgObjects } from './seed-objects';
 
 export class Unbuildable extends Error {}
 
@@ -106,3 +109,13 @@ export function argUses(field: GraphQLField<unknown, unknown>) {
 
 /** Every field argument as a FieldArgs map, for buildInput. */
 export const argsOf = (field: GraphQLField<unknown, unknown>): FieldArgs => Object.fromEntries(field.args.map((a) => [a.name, a]));
+
+/** The setup both walks of one's own organization use: an app, an org with one object of every type, a superuser. */
+export async function startOwnOrgWalk(): Promise<{ t: TestApp; org: TestOrg; builder: ReturnType<typeof argumentBuilder>; superuser: pg.Client; stop(): Promise<void> }> {
+  const t = await startTestApp();
+  const org = await t.createOrg();
+  const builder = argumentBuilder(await seedOrgObjects(t, org));
+  const superuser = new pg.Client({ connectionString: t.db.url });
+  await superuser.connect();
+  return { t, org, builder, superuser, stop: async () => { await superuser.end(); await t.stop(); } };
+}
