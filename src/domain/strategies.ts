@@ -228,6 +228,14 @@ export async function deleteStrategy(db: Db, scope: OrgScope, id: string) {
     // Deleting cascades to the job history rows; a job still in flight must finish or be cancelled first.
     const running = await tx.backupJob.count({ where: { strategyId: id, orgId: scope.orgId, status: { in: [...ACTIVE_JOB_STATUSES] } } });
     if (running > 0) throw new ConflictError('The strategy has backup jobs queued or running; cancel them or wait first');
+    // Its recovery points live under its retention policy, legal holds and locks. Deleting the
+    // strategy would strand them outside retention (and the cascade over its jobs tripped the
+    // same-org guard, surfacing as an internal error). Pause it instead, or let retention (or
+    // deleteRecoveryPoint) remove the points first.
+    const points = await tx.recoveryPoint.count({ where: { strategyId: id, orgId: scope.orgId } });
+    if (points > 0) {
+      throw new ConflictError(`The strategy still has ${points} recovery point(s); pause it to stop new runs, or delete its recovery points first`);
+    }
     const snapshot = await withDestinationIds(tx, before);
     await tx.strategy.delete({ where: { id } });
     await recordAudit(tx, scope, { action: 'strategy.delete', resourceType: 'Strategy', resourceId: id, before: snapshot });

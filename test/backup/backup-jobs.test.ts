@@ -20,7 +20,7 @@ import { organizationDataKey } from '../../src/domain/data-keys';
 import { sweepBackups } from '../../src/domain/backup-sweep';
 import { startWorkers, type Workers } from '../../src/jobs/runtime';
 import { queues } from '../../src/jobs/queues';
-import { BackupJobUpdatedDocument, CancelBackupJobDocument, type CreateStrategyInput, type JobStateFragment } from '../generated/graphql';
+import { BackupJobUpdatedDocument, CancelBackupJobDocument, DeleteStrategyDocument, type CreateStrategyInput, type JobStateFragment } from '../generated/graphql';
 import { backupFlow, ok } from '../support/backup-flow';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { createEmptyDatabase, type TestDatabase } from '../support/db';
@@ -200,6 +200,14 @@ describe('a DIRECTORY backup', () => {
     expect(entries.get('notes.txt')!.mtime!.getTime()).toBe(mtime.getTime());
     expect(entries.get('latest')).toMatchObject({ type: 'symlink', linkname: 'notes.txt' });
     expect(entries.get('2026/june/a.jpg')!.sha).toBe(sha256(Buffer.alloc(200_000, 7)));
+
+    // A strategy with recovery points is not deleted out from under them: a typed conflict, and
+    // the point is still in the catalog (it used to be an internal error from the cascade).
+    const del = await t.request(org.users.ADMIN.token, DeleteStrategyDocument, { id: strategyId });
+    expect(del.errors, JSON.stringify(del.errors)).toBeUndefined();
+    expect(del.data!.deleteStrategy).toMatchObject({ __typename: 'ConflictError', message: expect.stringMatching(/1 recovery point/) });
+    const still = await flow().job(done.id);
+    expect(still.recoveryPoint?.id).toBe(point.id);
   });
 });
 
