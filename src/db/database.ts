@@ -2,7 +2,7 @@
 // data directory (started here, with a `keepsake` database created on first use).
 import path from 'node:path';
 import pg from 'pg';
-import type { AppConfig } from '../config';
+import { ConfigError, type AppConfig } from '../config';
 import type { Logger } from '../logger';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 
@@ -12,6 +12,30 @@ export interface DatabaseHandle {
   /** The embedded server's maintenance database (superuser), for the demo's sample database. */
   adminUrl?: string;
   stop(): Promise<void>;
+}
+
+/**
+ * A DATABASE_URL that cannot be reached is a configuration error and says so by name, like every
+ * other setting; otherwise the first failure is a driver message deep in start-up that names
+ * neither the variable nor what to fix. The URL itself is not echoed: it carries the password.
+ */
+async function checkDatabaseUrl(url: string): Promise<void> {
+  let where = 'the server it names';
+  try {
+    const u = new URL(url);
+    where = `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    // zod already checked that it parses; keep the generic wording if it somehow does not
+  }
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await c.connect();
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new ConfigError(`Invalid configuration:\n  DATABASE_URL: cannot connect to ${where} (${reason}). Unset it to use the embedded PostgreSQL.`);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
 }
 
 async function canConnect(url: string): Promise<boolean> {
@@ -27,7 +51,10 @@ async function canConnect(url: string): Promise<boolean> {
 }
 
 export async function openDatabase(config: AppConfig, log: Logger, opts: { reuseRunning?: boolean } = {}): Promise<DatabaseHandle> {
-  if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, stop: async () => undefined };
+  if (config.databaseUrl) {
+    await checkDatabaseUrl(config.databaseUrl);
+    return { url: config.databaseUrl, embedded: false, stop: async () => undefined };
+  }
   const adminUrl = `postgresql://postgres:keepsake@127.0.0.1:${config.embeddedPgPort}/postgres`;
   let server: EmbeddedServer | undefined;
   // A CLI (e.g. `npm run token`) may run beside `npm start`: use its server if it is up.
