@@ -14,40 +14,32 @@ export interface DatabaseHandle {
   stop(): Promise<void>;
 }
 
-/**
- * A DATABASE_URL that cannot be reached is a configuration error and says so by name, like every
- * other setting; otherwise the first failure is a driver message deep in start-up that names
- * neither the variable nor what to fix. The URL itself is not echoed: it carries the password.
- */
-async function checkDatabaseUrl(url: string): Promise<void> {
-  let where = 'the server it names';
-  try {
-    const u = new URL(url);
-    where = `${u.hostname}:${u.port || '5432'}${u.pathname}`;
-  } catch {
-    // zod already checked that it parses; keep the generic wording if it somehow does not
-  }
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+/** Opens and closes one connection; answers the connection error, or null when it worked. */
+async function tryConnect(url: string, timeoutMs: number): Promise<Error | null> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   try {
     await c.connect();
+    return null;
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new ConfigError(`Invalid configuration:\n  DATABASE_URL: cannot connect to ${where} (${reason}). Unset it to use the embedded PostgreSQL.`);
+    return err instanceof Error ? err : new Error(String(err));
   } finally {
     await c.end().catch(() => undefined);
   }
 }
 
-async function canConnect(url: string): Promise<boolean> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-  try {
-    await c.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
+/**
+ * A DATABASE_URL that cannot be reached is a configuration error and says so by name, like every
+ * other setting; otherwise the first failure is a driver message deep in start-up that names
+ * neither the variable nor what to fix. The URL itself is not echoed: it carries the password.
+ * zod has already checked that it parses as a URL.
+ */
+async function checkDatabaseUrl(url: string): Promise<void> {
+  const err = await tryConnect(url, 5000);
+  if (!err) return;
+  const u = new URL(url);
+  throw new ConfigError(
+    `Invalid configuration:\n  DATABASE_URL: cannot connect to ${u.hostname}:${u.port || '5432'}${u.pathname} (${err.message}). Unset it to use the embedded PostgreSQL.`,
+  );
 }
 
 export async function openDatabase(config: AppConfig, log: Logger, opts: { reuseRunning?: boolean } = {}): Promise<DatabaseHandle> {
@@ -58,7 +50,7 @@ export async function openDatabase(config: AppConfig, log: Logger, opts: { reuse
   const adminUrl = `postgresql://postgres:keepsake@127.0.0.1:${config.embeddedPgPort}/postgres`;
   let server: EmbeddedServer | undefined;
   // A CLI (e.g. `npm run token`) may run beside `npm start`: use its server if it is up.
-  if (!(opts.reuseRunning && (await canConnect(adminUrl)))) {
+  if (!(opts.reuseRunning && (await tryConnect(adminUrl, 1000)) === null)) {
     const dataDir = path.join(config.dataDir, 'postgres');
     log.info({ dataDir, port: config.embeddedPgPort }, 'starting embedded PostgreSQL');
     server = await startEmbeddedPostgres({ dataDir, port: config.embeddedPgPort, password: 'keepsake' });
