@@ -11,7 +11,7 @@ import { schema } from './graphql/schema';
 import { signDevToken } from './auth/jwt';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { DEMO_SHOP_DATABASE, ensureDemoShopDatabase } from './db/demo-shop';
-import { DEMO_STRATEGY_NAME, ensureDemoProtection } from './domain/demo';
+import { DEMO_STRATEGY_NAME, ensureDemoProtection } from './domain/organization/demo';
 
 async function main() {
   const args = new Set(process.argv.slice(2));

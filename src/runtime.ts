@@ -6,7 +6,7 @@ import { deployMigrations } from './db/migrate';
 import { createJwtVerifier } from './auth/jwt';
 import { parseMasterKey } from './crypto/sealed';
 import { EventBus } from './events/bus';
-import { startBoss } from './jobs/boss';
+import { startBoss } from './queue/boss';
 import type { Logger } from './logger';
 import type { AppServices } from './services';
 import { configureOutbound, OutboundPolicy } from './backup/outbound';

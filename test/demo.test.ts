@@ -7,7 +7,7 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureDemoShopDatabase } from '../src/db/demo-shop';
 import { ensureDemoOrganization } from '../src/db/seed';
-import { DEMO_STRATEGY_NAME, ensureDemoProtection } from '../src/domain/demo';
+import { DEMO_STRATEGY_NAME, ensureDemoProtection } from '../src/domain/organization/demo';
 import { startWorkers, type Workers } from '../src/jobs/runtime';
 import { RestoreRecoveryPointDocument } from './generated/graphql';
 import { startTestApp, type TestApp } from './support/app';

@@ -3,7 +3,7 @@
 // the database trigger (see the rls_audit migration), not here.
 import type { Tx } from '../db/context';
 import type { Prisma } from '../db/generated/prisma/client';
-import type { OrgScope } from '../domain/actor';
+import type { OrgScope } from '../auth/scope';
 
 export interface AuditInput {
   action: string;

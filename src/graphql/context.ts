@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { AppServices } from '../services';
 import type { TenantClient } from '../db/context';
-import type { OrgScope } from '../domain/actor';
+import type { OrgScope } from '../auth/scope';
 import type { Role } from '../db/generated/prisma/enums';
 
 export interface Viewer {

@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { readPlatformMetrics, type PlatformSnapshot } from '../domain/platform-metrics';
+import { readPlatformMetrics, type PlatformSnapshot } from '../domain/reporting/platform-metrics';
 import type { AppServices } from '../services';
 
 export function createMetrics(app: AppServices): (req: IncomingMessage, res: ServerResponse) => Promise<void> {

@@ -8,7 +8,7 @@ import { registerVerifyWorker } from './workers/verify';
 import { registerRetention } from './workers/retention';
 import { registerSchedulerTick } from './workers/scheduler-tick';
 import { registerSweep } from './workers/sweep';
-import { queues } from './queues';
+import { queues } from '../queue/queues';
 
 export interface Workers {
   /**

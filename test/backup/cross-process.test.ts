@@ -10,8 +10,8 @@ import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { sweepBackups } from '../../src/domain/backup-sweep';
-import { queues } from '../../src/jobs/queues';
+import { sweepBackups } from '../../src/domain/backups/sweep';
+import { queues } from '../../src/queue/queues';
 import {
   BackupJobDocument, BackupJobUpdatedDocument, CreateLocalDestinationDocument, CreatePostgresSourceDocument, CreateStrategyDocument,
   TriggerBackupDocument, type JobStateFragment,

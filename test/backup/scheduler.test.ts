@@ -6,10 +6,10 @@ import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/client';
-import { claimBackupJob } from '../../src/domain/backup-claim';
-import { schedulerTick } from '../../src/domain/scheduler';
-import { startBoss } from '../../src/jobs/boss';
-import { queues } from '../../src/jobs/queues';
+import { claimBackupJob } from '../../src/domain/backups/claim';
+import { schedulerTick } from '../../src/domain/strategies/scheduler';
+import { startBoss } from '../../src/queue/boss';
+import { queues } from '../../src/queue/queues';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 
 let t: TestApp;

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../src/events/bus';
 import { startWorkers, type Workers } from '../../src/jobs/runtime';
-import { scheduleVerifications } from '../../src/domain/verifications';
+import { scheduleVerifications } from '../../src/domain/verification/request';
 import { VerificationDocument, VerifyRecoveryPointDocument, VerifyStrategyDocument, type VerificationQuery } from '../generated/graphql';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { backupFlow, ok, poll } from '../support/backup-flow';

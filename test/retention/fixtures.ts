@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import { LocalDestination } from '../../src/backup/destinations/local';
 import { artifactKey, manifestKey, runPrefix } from '../../src/backup/manifest';
 import { withSystem } from '../../src/db/context';
-import type { RetentionRules } from '../../src/domain/retention';
+import type { RetentionRules } from '../../src/domain/rules/retention';
 import type { TestApp, TestOrg } from '../support/app';
 import { globalId } from '../support/seed-objects';
 

@@ -2,7 +2,7 @@
 // delete, the governance override, compliance after and during its grace period.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../../src/db/context';
-import { sweepRetention } from '../../src/domain/retention-sweep';
+import { sweepRetention } from '../../src/domain/retention/sweep';
 import {
   DeleteRecoveryPointDocument, ReleaseLegalHoldDocument, SetLegalHoldDocument, SetOrganizationLockDocument, UpdateRetentionPolicyDocument,
   UpdateStrategyPolicyDocument, type DeleteRecoveryPointInput,

@@ -1,9 +1,9 @@
 // The immutability rules on their own (no database): expiry dates, what counts as shortening
 // retention, and who may delete what under each lock.
 import { describe, expect, it } from 'vitest';
-import type { Actor } from '../../src/domain/actor';
+import type { Actor } from '../../src/auth/scope';
 import { ConflictError, ForbiddenError } from '../../src/domain/errors';
-import { assertMayDeletePoint, expiryFor, lockStateOf, retentionBlock, retentionShortenings } from '../../src/domain/immutability';
+import { assertMayDeletePoint, expiryFor, lockStateOf, retentionBlock, retentionShortenings } from '../../src/domain/immutability/locks';
 
 const now = new Date('2026-11-22T12:00:00Z');
 const DAY = 86_400_000;

@@ -10,9 +10,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { legalHoldKey, manifestKey, runPrefix } from '../../src/backup/manifest';
 import { withSystem } from '../../src/db/context';
-import { sweepBackups } from '../../src/domain/backup-sweep';
-import { driverFor } from '../../src/domain/destination-driver';
-import { queues } from '../../src/jobs/queues';
+import { sweepBackups } from '../../src/domain/backups/sweep';
+import { driverFor } from '../../src/domain/destinations/driver';
+import { queues } from '../../src/queue/queues';
 import { startWorkers, type Workers } from '../../src/jobs/runtime';
 import {
   CreateRetentionPolicyDocument, DeleteRecoveryPointDocument, ImportRecoveryPointsDocument, ReleaseLegalHoldDocument, SetLegalHoldDocument, type ImportRecoveryPointsMutation,

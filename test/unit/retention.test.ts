@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retentionPlan, validateRetentionPolicy, type RetentionPoint, type RetentionRules } from '../../src/domain/retention';
+import { retentionPlan, validateRetentionPolicy, type RetentionPoint, type RetentionRules } from '../../src/domain/rules/retention';
 
 const point = (id: string, takenAt: string, extra: Partial<RetentionPoint> = {}): RetentionPoint => ({
   id,

@@ -11,7 +11,7 @@ import {
   validateSchedule,
   validateTimeZone,
   type ScheduleSpec,
-} from '../../src/domain/schedule';
+} from '../../src/domain/rules/schedule';
 
 const at = (iso: string) => new Date(iso);
 const iso = (d: Date | null) => d?.toISOString() ?? null;

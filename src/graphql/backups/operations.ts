@@ -1,6 +1,6 @@
-import { cancelBackupJob, triggerBackup } from '../../domain/backups';
-import { backupHealth, backupStats } from '../../domain/backup-dashboard';
-import { requireStrategy } from '../../domain/strategies';
+import { cancelBackupJob, triggerBackup } from '../../domain/backups/trigger';
+import { backupHealth, backupStats } from '../../domain/reporting/dashboard';
+import { requireStrategy } from '../../domain/strategies/strategies';
 import { NotFoundError } from '../../domain/errors';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder';

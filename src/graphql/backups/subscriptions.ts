@@ -6,7 +6,7 @@ import { NotFoundError, ValidationError } from '../../domain/errors';
 import { builder } from '../builder';
 import { decodeId } from '../ids';
 import { BackupJobRef } from './types';
-import { RecoveryJobRef } from '../recovery/types';
+import { RecoveryJobRef } from '../restores/types';
 import type { GraphQLContext } from '../context';
 
 const JobKindEnum = builder.enumType('JobKind', { values: ['BACKUP', 'RECOVERY', 'VERIFICATION'] as const });

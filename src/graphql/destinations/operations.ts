@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   createLocalDestination, createS3Destination, deleteDestination, testDestination, updateDestination, type DestinationEnv,
-} from '../../domain/destinations';
+} from '../../domain/destinations/destinations';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { MUTATION_ERRORS } from '../errors/types';

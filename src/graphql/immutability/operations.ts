@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { importRecoveryPoints } from '../../domain/catalog-import';
-import { MAX_GRACE_DAYS, setOrganizationLock } from '../../domain/immutability';
-import { deleteRecoveryPoint, releaseLegalHold, setLegalHold } from '../../domain/recovery-point-deletion';
-import { retentionPreview } from '../../domain/retention-preview';
+import { importRecoveryPoints } from '../../domain/immutability/catalog-import';
+import { MAX_GRACE_DAYS, setOrganizationLock } from '../../domain/immutability/locks';
+import { deleteRecoveryPoint, releaseLegalHold, setLegalHold } from '../../domain/retention/point-deletion';
+import { retentionPreview } from '../../domain/retention/preview';
 import { NotFoundError, ValidationError } from '../../domain/errors';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';

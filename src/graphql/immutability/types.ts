@@ -1,9 +1,9 @@
 // Result types of retention enforcement, immutability and catalog import.
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import type { ImportResult } from '../../domain/catalog-import';
-import { lockStateOf } from '../../domain/immutability';
-import type { DeletionOutcome } from '../../domain/recovery-point-deletion';
-import type { RetentionPreview } from '../../domain/retention-preview';
+import type { ImportResult } from '../../domain/immutability/catalog-import';
+import { lockStateOf } from '../../domain/immutability/locks';
+import type { DeletionOutcome } from '../../domain/retention/point-deletion';
+import type { RetentionPreview } from '../../domain/retention/preview';
 import { builder } from '../builder';
 import { RecoveryPointRef } from '../backups/types';
 import { OrgLockModeEnum } from '../organization/types';

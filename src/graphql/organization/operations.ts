@@ -1,6 +1,6 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { z } from 'zod';
-import { changeMemberRole, inviteMember, removeMember, updateOrganization } from '../../domain/organization';
+import { changeMemberRole, inviteMember, removeMember, updateOrganization } from '../../domain/organization/organization';
 import { builder } from '../builder';
 import { MUTATION_ERRORS } from '../errors/types';
 import { decodeId } from '../ids';

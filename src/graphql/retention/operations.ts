@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createRetentionPolicy, deleteRetentionPolicy, updateRetentionPolicy } from '../../domain/retention-policies';
+import { createRetentionPolicy, deleteRetentionPolicy, updateRetentionPolicy } from '../../domain/retention/policies';
 import { builder } from '../builder';
 import { MUTATION_ERRORS } from '../errors/types';
 import { decodeId } from '../ids';

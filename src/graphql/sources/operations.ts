@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createDirectorySource, createPostgresSource, deleteSource, updateSource } from '../../domain/sources';
+import { createDirectorySource, createPostgresSource, deleteSource, updateSource } from '../../domain/sources/sources';
 import { builder } from '../builder';
 import { MUTATION_ERRORS } from '../errors/types';
 import { decodeId } from '../ids';

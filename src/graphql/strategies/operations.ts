@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createStrategy, deleteStrategy, pauseStrategy, resumeStrategy, updateStrategy } from '../../domain/strategies';
+import { createStrategy, deleteStrategy, pauseStrategy, resumeStrategy, updateStrategy } from '../../domain/strategies/strategies';
 import { builder } from '../builder';
 import { CompressionEnum } from '../backups/types';
 import { MUTATION_ERRORS } from '../errors/types';

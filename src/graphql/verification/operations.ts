@@ -1,4 +1,4 @@
-import { verifyRecoveryPoint, verifyStrategy } from '../../domain/verifications';
+import { verifyRecoveryPoint, verifyStrategy } from '../../domain/verification/request';
 import { builder } from '../builder';
 import { MUTATION_ERRORS } from '../errors/types';
 import { decodeId } from '../ids';

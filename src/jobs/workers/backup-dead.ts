@@ -3,7 +3,7 @@
 import { withTenant } from '../../db/context';
 import { EventBus } from '../../events/bus';
 import type { AppServices } from '../../services';
-import { queues } from '../queues';
+import { queues } from '../../queue/queues';
 
 export async function registerBackupDeadLetter(app: AppServices): Promise<void> {
   await app.boss.work(queues.backupDead.name, { pollingIntervalSeconds: 2 }, async ([job]) => {

@@ -4,9 +4,9 @@
 // cannot starve the others.
 import os from 'node:os';
 import type { AppServices } from '../../services';
-import { runBackup } from '../../domain/backup-run';
-import { backupEngineFor } from '../../domain/backup-engine';
-import { queues } from '../queues';
+import { runBackup } from '../../domain/backups/run';
+import { backupEngineFor } from '../../domain/backups/engine';
+import { queues } from '../../queue/queues';
 
 /** The highest maxConcurrentBackups an organization may have; each value is a tier. */
 export const MAX_ORG_CONCURRENCY = 16;

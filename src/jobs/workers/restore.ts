@@ -1,7 +1,7 @@
 // Runs restore jobs, WORKER_CONCURRENCY at a time per process.
 import type { AppServices } from '../../services';
-import { runRestore } from '../../domain/restore-run';
-import { queues } from '../queues';
+import { runRestore } from '../../domain/restores/run';
+import { queues } from '../../queue/queues';
 
 export async function registerRestoreWorker(app: AppServices): Promise<() => Promise<void>> {
   const deps = { db: app.db, masterKey: app.masterKey, storageRoot: app.config.storageRoot, pgBinDir: app.config.pgBinDir, events: app.events, log: app.log };

@@ -1,8 +1,8 @@
 // Every 15 minutes (one run across all processes: the queue is a singleton): delete the recovery
 // points retention lets go, and finish deletions an unreachable destination interrupted before.
 import type { AppServices } from '../../services';
-import { sweepRetention } from '../../domain/retention-sweep';
-import { queues } from '../queues';
+import { sweepRetention } from '../../domain/retention/sweep';
+import { queues } from '../../queue/queues';
 
 export async function registerRetention(app: AppServices): Promise<void> {
   await app.boss.schedule(queues.retention.name, '*/15 * * * *');

@@ -1,9 +1,9 @@
 // Every minute (a pg-boss schedule, so one tick per minute across all processes): enqueue
 // due strategies, record missed slots, and queue due restore tests.
 import type { AppServices } from '../../services';
-import { schedulerTick } from '../../domain/scheduler';
-import { scheduleVerifications } from '../../domain/verifications';
-import { queues } from '../queues';
+import { schedulerTick } from '../../domain/strategies/scheduler';
+import { scheduleVerifications } from '../../domain/verification/request';
+import { queues } from '../../queue/queues';
 
 export async function registerSchedulerTick(app: AppServices): Promise<void> {
   await app.boss.schedule(queues.schedulerTick.name, '* * * * *');

@@ -1,8 +1,8 @@
 // Every five minutes (one run across all processes): settle jobs whose worker was lost and remove
 // what crashed runs left at the destinations.
 import type { AppServices } from '../../services';
-import { sweepBackups } from '../../domain/backup-sweep';
-import { queues } from '../queues';
+import { sweepBackups } from '../../domain/backups/sweep';
+import { queues } from '../../queue/queues';
 
 /** A writer keeps its temp file's mtime fresh; anything older than this has no writer left. */
 const GRACE_MS = 30 * 60_000;

@@ -2,8 +2,8 @@
 // own server when it is not set (fine for development; in production point it at a server sized
 // for restores, away from the control plane's data).
 import type { AppServices } from '../../services';
-import { runVerification } from '../../domain/verification-run';
-import { queues } from '../queues';
+import { runVerification } from '../../domain/verification/run';
+import { queues } from '../../queue/queues';
 
 export async function registerVerifyWorker(app: AppServices): Promise<() => Promise<void>> {
   const deps = {
