@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
-import { mutateOk, rawId, superuser, unique } from './helpers';
+import { mutateOk, rawId, superuser, unique } from '../support/foundation';
 
 let t: TestApp;
 let su: pg.Client;

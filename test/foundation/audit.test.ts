@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
-import { mutate, mutateOk, rawId, superuser, unique } from './helpers';
+import { mutate, mutateOk, rawId, superuser, unique } from '../support/foundation';
 
 let t: TestApp;
 let org: TestOrg;

@@ -8,7 +8,7 @@ import { signDevToken } from '../../src/auth/jwt';
 import { schema } from '../../src/graphql/schema';
 import { startTestApp, type GqlResult, type TestApp, type TestOrg } from '../support/app';
 import { seedOrgObjects } from '../support/seed-objects';
-import { mutate, mutateOk, rawId, superuser, tokenFor, unique } from './helpers';
+import { mutate, mutateOk, rawId, superuser, tokenFor, unique } from '../support/foundation';
 
 let t: TestApp;
 let orgA: TestOrg;

@@ -12,8 +12,8 @@ import type { AppServices } from '../../src/services';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { createEmptyDatabase } from '../support/db';
 import { seedOrgObjects } from '../support/seed-objects';
-import { rawId, superuser } from './helpers';
-import { sseSubscribe, wsSubscribe, type Stream, type StreamResult } from './streams';
+import { rawId, superuser } from '../support/foundation';
+import { sseSubscribe, wsSubscribe, type Stream, type StreamResult } from '../support/streams';
 
 let t: TestApp;
 let orgA: TestOrg;

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { globalId } from '../support/seed-objects';
-import { mutate, rawId, superuser, tokenFor, unique } from './helpers';
+import { mutate, rawId, superuser, tokenFor, unique } from '../support/foundation';
 
 let t: TestApp;
 let org: TestOrg;

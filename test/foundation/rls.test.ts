@@ -8,7 +8,7 @@ import { anonymousClient, tenantClient, withSystem, withTenant } from '../../src
 import { getDatamodel } from '../../src/db/generated/pothos-types';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { seedOrgObjects } from '../support/seed-objects';
-import { superuser } from './helpers';
+import { superuser } from '../support/foundation';
 
 let t: TestApp;
 let orgA: TestOrg;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../src/db/generated/prisma/enums';
 import { ROLES, startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { seedOrgObjects } from '../support/seed-objects';
-import { mutate, mutateOk, unique } from './helpers';
+import { mutate, mutateOk, unique } from '../support/foundation';
 
 interface Row { capability: string; allowed: Record<Role, boolean> }
 

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { seedOrgObjects } from '../support/seed-objects';
-import { rawId, superuser } from './helpers';
+import { rawId, superuser } from '../support/foundation';
 
 let t: TestApp;
 let su: pg.Client;

@@ -8,7 +8,7 @@ import {
   UpdateStrategyPolicyDocument, type DeleteRecoveryPointInput,
 } from '../generated/graphql';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
-import { auditEvents, DAY, env, globalId, insertPoints, payload, pointExists, strategyFixture } from './fixtures';
+import { auditEvents, DAY, env, globalId, insertPoints, payload, pointExists, strategyFixture } from '../support/retention-fixtures';
 
 let t: TestApp;
 

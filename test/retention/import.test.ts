@@ -17,11 +17,11 @@ import { startWorkers, type Workers } from '../../src/jobs/runtime';
 import {
   CreateRetentionPolicyDocument, DeleteRecoveryPointDocument, ImportRecoveryPointsDocument, ReleaseLegalHoldDocument, SetLegalHoldDocument, type ImportRecoveryPointsMutation,
 } from '../generated/graphql';
-import { collect, tempDir } from '../backup/helpers';
+import { collect, tempDir } from '../support/backups';
 import { backupFlow, ok } from '../support/backup-flow';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { startS3, type TestS3 } from '../support/s3';
-import { auditEvents, DAY, env, globalId, payload, uuidOf } from './fixtures';
+import { auditEvents, DAY, env, globalId, payload, uuidOf } from '../support/retention-fixtures';
 
 const BUCKET = 'catalog-import';
 let t: TestApp;

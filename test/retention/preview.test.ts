@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../../src/db/context';
 import { RetentionPreviewDocument, type RetentionPreviewQuery } from '../generated/graphql';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
-import { DAY, globalId, insertPoints, payload, strategyFixture } from './fixtures';
+import { DAY, globalId, insertPoints, payload, strategyFixture } from '../support/retention-fixtures';
 
 let t: TestApp;
 let org: TestOrg;

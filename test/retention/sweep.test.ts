@@ -13,11 +13,11 @@ import { sweepRetention } from '../../src/domain/retention/sweep';
 import { queues } from '../../src/queue/queues';
 import { startWorkers, type Workers } from '../../src/jobs/runtime';
 import { CreateRetentionPolicyDocument, RetentionPreviewDocument, StrategyPointsDocument, type PointStateFragment } from '../generated/graphql';
-import { tempDir } from '../backup/helpers';
+import { tempDir } from '../support/backups';
 import { backupFlow, ok } from '../support/backup-flow';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import type { TestS3 } from '../support/s3';
-import { auditEvents, DAY, env, uuidOf } from './fixtures';
+import { auditEvents, DAY, env, uuidOf } from '../support/retention-fixtures';
 
 const BUCKET = 'retention-sweep';
 // s3rver ships no types; it is a CommonJS class (as in test/support/s3.ts).

@@ -5,15 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensureDemoShopDatabase } from '../src/db/demo-shop';
-import { ensureDemoOrganization } from '../src/db/seed';
-import { DEMO_STRATEGY_NAME, ensureDemoProtection } from '../src/domain/organization/demo';
-import { startWorkers, type Workers } from '../src/jobs/runtime';
-import { RestoreRecoveryPointDocument } from './generated/graphql';
-import { startTestApp, type TestApp } from './support/app';
-import { FINAL, ok, poll } from './support/backup-flow';
-import { tokenFor } from './foundation/helpers';
-import { queryOnce } from './support/db';
+import { ensureDemoShopDatabase } from '../../src/db/demo-shop';
+import { ensureDemoOrganization } from '../../src/db/seed';
+import { DEMO_STRATEGY_NAME, ensureDemoProtection } from '../../src/domain/organization/demo';
+import { startWorkers, type Workers } from '../../src/jobs/runtime';
+import { RestoreRecoveryPointDocument } from '../generated/graphql';
+import { startTestApp, type TestApp } from '../support/app';
+import { FINAL, ok, poll } from '../support/backup-flow';
+import { tokenFor } from '../support/foundation';
+import { queryOnce } from '../support/db';
 
 let t: TestApp;
 let workers: Workers;

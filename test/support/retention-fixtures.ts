@@ -9,8 +9,8 @@ import { LocalDestination } from '../../src/backup/destinations/local';
 import { artifactKey, manifestKey, runPrefix } from '../../src/backup/manifest';
 import { withSystem } from '../../src/db/context';
 import type { RetentionRules } from '../../src/domain/rules/retention';
-import type { TestApp, TestOrg } from '../support/app';
-import { globalId } from '../support/seed-objects';
+import type { TestApp, TestOrg } from './app';
+import { globalId } from './seed-objects';
 
 export const DAY = 86_400_000;
 export const uuidOf = (gid: string) => Buffer.from(gid, 'base64').toString().split(':')[1]!;

@@ -11,7 +11,7 @@ import { createEncryptStream } from '../../src/backup/pipeline/encrypt';
 import { FRAME_PREFIX_BYTES, TAG_BYTES, type DataKey } from '../../src/backup/pipeline/encryption-format';
 import { runBackupPipeline } from '../../src/backup/pipeline/run-backup';
 import { openRestoreStream, verifyArtifact } from '../../src/backup/pipeline/restore';
-import { chunked, collect, mixedPayload, sha256, tempDir } from './helpers';
+import { chunked, collect, mixedPayload, sha256, tempDir } from '../support/backups';
 
 const MIB = 1024 * 1024;
 const dataKey: DataKey = { id: 'org-1/dk-1', key: randomBytes(32) };

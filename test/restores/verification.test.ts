@@ -14,7 +14,7 @@ import { VerificationDocument, VerifyRecoveryPointDocument, VerifyStrategyDocume
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { backupFlow, ok, poll } from '../support/backup-flow';
 import { createEmptyDatabase, type TestDatabase } from '../support/db';
-import { tempDir } from '../backup/helpers';
+import { tempDir } from '../support/backups';
 
 let t: TestApp;
 let org: TestOrg;

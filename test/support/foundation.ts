@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { expect } from 'vitest';
 import { signDevToken } from '../../src/auth/jwt';
-import type { TestApp } from '../support/app';
+import type { TestApp } from './app';
 
 export interface Payload {
   __typename: string;

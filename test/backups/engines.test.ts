@@ -19,7 +19,7 @@ import {
   SourceAccessError, SourceChangedError, SourceNotFoundError,
 } from '../../src/backup/errors';
 import { createEmptyDatabase, type TestDatabase } from '../support/db';
-import { collect, sha256, tempDir } from './helpers';
+import { collect, sha256, tempDir } from '../support/backups';
 
 const run = promisify(execFile);
 let tmp: Awaited<ReturnType<typeof tempDir>>;

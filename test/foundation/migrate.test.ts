@@ -15,8 +15,8 @@ import {
   MigrationError,
   pendingMigrations,
   SCHEMA_PATH,
-} from '../src/db/migrate';
-import { createEmptyDatabase, type TestDatabase } from './support/db';
+} from '../../src/db/migrate';
+import { createEmptyDatabase, type TestDatabase } from '../support/db';
 
 async function query<T extends pg.QueryResultRow>(url: string, sql: string, values: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ connectionString: url });

@@ -25,7 +25,7 @@ import { backupFlow, ok } from '../support/backup-flow';
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { createEmptyDatabase, type TestDatabase } from '../support/db';
 import { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, startS3, type TestS3 } from '../support/s3';
-import { collect, sha256, tempDir } from './helpers';
+import { collect, sha256, tempDir } from '../support/backups';
 
 const BUCKET = 'keepsake-backups';
 let t: TestApp;

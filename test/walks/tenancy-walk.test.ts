@@ -3,11 +3,11 @@
 // arguments this walker cannot build fails the test, so new fields are covered or noticed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { schema } from '../src/graphql/schema';
-import { startTestApp, type TestApp, type TestOrg } from './support/app';
-import { argDecls, argUses, argsOf, argumentBuilder, selectionFor, Unbuildable } from './support/schema-walk';
-import { fingerprintOf } from './support/fingerprint';
-import { seedOrgObjects } from './support/seed-objects';
+import { schema } from '../../src/graphql/schema';
+import { startTestApp, type TestApp, type TestOrg } from '../support/app';
+import { argDecls, argUses, argsOf, argumentBuilder, selectionFor, Unbuildable } from '../support/schema-walk';
+import { fingerprintOf } from '../support/fingerprint';
+import { seedOrgObjects } from '../support/seed-objects';
 
 let t: TestApp;
 let orgA: TestOrg;

@@ -13,7 +13,7 @@ import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { backupFlow, ok } from '../support/backup-flow';
 import { createEmptyDatabase, queryOnce, type TestDatabase } from '../support/db';
 import { startS3, type TestS3 } from '../support/s3';
-import { tempDir } from '../backup/helpers';
+import { tempDir } from '../support/backups';
 
 const BUCKET = 'keepsake-restore';
 let t: TestApp;

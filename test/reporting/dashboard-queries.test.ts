@@ -4,8 +4,8 @@
 // of loading them per strategy. Counted through Prisma's query log over real HTTP.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withSystem } from '../src/db/context';
-import { startTestApp, type TestApp, type TestOrg } from './support/app';
+import { withSystem } from '../../src/db/context';
+import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 
 const JOBS_PER_STRATEGY = 5;
 const POINTS_PER_STRATEGY = 4;

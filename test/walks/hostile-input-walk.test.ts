@@ -10,10 +10,10 @@ import {
 } from 'graphql';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { schema } from '../src/graphql/schema';
-import type { TestApp, TestOrg } from './support/app';
-import { argDecls, argsOf, argumentBuilder, argUses, selectionFor, startOwnOrgWalk, Unbuildable } from './support/schema-walk';
-import { fingerprintOf } from './support/fingerprint';
+import { schema } from '../../src/graphql/schema';
+import type { TestApp, TestOrg } from '../support/app';
+import { argDecls, argsOf, argumentBuilder, argUses, selectionFor, startOwnOrgWalk, Unbuildable } from '../support/schema-walk';
+import { fingerprintOf } from '../support/fingerprint';
 
 let t: TestApp;
 let org: TestOrg;
