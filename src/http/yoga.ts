@@ -1,0 +1,83 @@
+// The GraphQL engine (yoga) for HTTP and SSE: the context of each operation, request ids on every
+// response and log line, and error masking (typed domain failures pass, anything else is logged
+// and answered with its request id). The WebSocket server runs operations through the same envelop.
+import type { IncomingMessage } from 'node:http';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { AppServices } from '../services';
+import { buildContext, requestIdFrom } from '../graphql/context-factory';
+import type { GraphQLContext } from '../graphql/context';
+import { useNulGuard } from './nul-guard';
+import { DomainError } from '../domain/errors';
+
+export type KeepsakeYoga = YogaServerInstance<{ req?: IncomingMessage; connectionParams?: Record<string, unknown> }, GraphQLContext>;
+
+function clientIp(req: IncomingMessage | undefined): string | undefined {
+  return req?.socket?.remoteAddress ?? undefined;
+}
+
+export function createGraphQLHandler(app: AppServices, schema: GraphQLSchema): KeepsakeYoga {
+  const requestIds = new WeakMap<Request, string>();
+  return createYoga<{ req?: IncomingMessage; connectionParams?: Record<string, unknown> }, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: app.config.graphiql ? { subscriptionsProtocol: 'WS' } : false,
+    landingPage: false,
+    logging: false,
+    context: async (initial) => {
+      const { request, req, connectionParams } = initial as typeof initial & { request?: Request };
+      const header = (name: string) => request?.headers.get(name) ?? (connectionParams?.[name] as string | undefined) ?? null;
+      const requestId = request ? (requestIds.get(request) ?? requestIdFrom(header('x-request-id'))) : requestIdFrom(header('x-request-id'));
+      return buildContext(app, {
+        authorization: header('authorization') ?? (connectionParams?.Authorization as string | undefined) ?? null,
+        requestId,
+        ip: clientIp(req),
+        userAgent: header('user-agent'),
+      });
+    },
+    maskedErrors: {
+      maskError(error, message) {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
+        // An expected domain failure in a field without typed error results (e.g. a list filtered
+        // by an id that is not visible) is the caller's mistake, not a server fault: say so.
+        if (original instanceof DomainError) {
+          return new GraphQLError(original.message, { nodes: error instanceof GraphQLError ? error.nodes : undefined, path: error instanceof GraphQLError ? error.path : undefined, extensions: { code: original.code } });
+        }
+        const requestId = (error instanceof GraphQLError && (error.extensions?.requestId as string)) || undefined;
+        app.log.error({ err: original, requestId }, 'unexpected error');
+        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}) } });
+      },
+    },
+    plugins: [
+      useNulGuard(),
+      <Plugin<GraphQLContext>>{
+        onRequest({ request }) {
+          requestIds.set(request, requestIdFrom(request.headers.get('x-request-id')));
+        },
+        onResponse({ request, response }) {
+          const id = requestIds.get(request);
+          if (id) response.headers.set('x-request-id', id);
+        },
+        // Unexpected errors carry the request id so an operator can find the log line.
+        onExecute({ args }) {
+          const ctx = args.contextValue as GraphQLContext;
+          return {
+            onExecuteDone({ result }) {
+              if (!('errors' in result) || !result.errors) return;
+              for (const e of result.errors) {
+                if (!e.originalError || e.originalError instanceof GraphQLError) continue;
+                if (e.originalError instanceof DomainError) {
+                  ctx.log.info({ code: e.originalError.code, path: e.path }, e.originalError.message);
+                  continue;
+                }
+                ctx.log.error({ err: e.originalError, path: e.path }, 'resolver failed');
+                (e.extensions as Record<string, unknown>).requestId = ctx.requestId;
+              }
+            },
+          };
+        },
+      },
+    ],
+  });
+}
