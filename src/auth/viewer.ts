@@ -1,6 +1,7 @@
 // Turns a credential (a JWT or an org-scoped API key) into a Viewer. Membership and key rows
 // are looked up in the explicit system context: before this runs, no tenant is known.
 import { withSystem } from '../db/context';
+import { isUuid } from '../db/uuid';
 import type { AppServices } from '../services';
 import type { Viewer } from '../graphql/context';
 import { parseApiKey, verifyApiKeySecret } from './api-keys';
@@ -40,10 +41,6 @@ async function viewerFromJwt(app: AppServices, token: string): Promise<Viewer> {
     if (!membership) throw new AuthenticationError('Not a member of this organization');
     return { kind: 'USER', userId: membership.userId, orgId: membership.orgId, role: membership.role, label: membership.user.email } satisfies Viewer;
   });
-}
-
-function isUuid(s: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 }
 
 /** Reads `Bearer <token>`; returns null when no credential is given at all. */

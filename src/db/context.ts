@@ -4,14 +4,13 @@
 // a filter is forgotten. Cross-org work uses the explicit, named system context instead.
 import type { Db } from './client';
 import type { Prisma } from './generated/prisma/client';
+import { isUuid } from './uuid';
 
 export type Tx = Prisma.TransactionClient;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function assertOrgId(orgId: string): void {
   // A malformed id would make the ::uuid cast in the policies fail; reject it up front.
-  if (!UUID.test(orgId)) throw new Error(`invalid organization id for tenant context`);
+  if (!isUuid(orgId)) throw new Error(`invalid organization id for tenant context`);
 }
 
 /** Runs fn in one transaction as the tenant role with app.org_id set. */

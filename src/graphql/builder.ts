@@ -13,7 +13,7 @@ import { anonymousClient } from '../db/context';
 import type { Role } from '../db/generated/prisma/enums';
 import { ForbiddenError, ValidationError } from '../domain/errors';
 import type { GraphQLContext, MemberContext } from './context';
-import { isUuid } from './ids';
+import { isUuid } from '../db/uuid';
 
 /** Which roles hold each scope. The README's permission table is generated from the same idea. */
 export const ROLE_SCOPES: Record<'member' | 'operator' | 'admin' | 'auditor' | 'owner', Role[]> = {

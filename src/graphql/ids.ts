@@ -2,11 +2,7 @@
 // a typed ValidationError and an id of another type a NotFoundError, like any foreign id.
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { NotFoundError, ValidationError } from '../domain/errors';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Every row key is a UUID: anything else can only be a malformed or forged id. */
-export const isUuid = (id: string) => UUID.test(id);
+import { isUuid } from '../db/uuid';
 
 export function decodeId(globalId: string, typename: string, path: string[] = ['id']): string {
   let decoded: { typename: string; id: string };
@@ -15,7 +11,7 @@ export function decodeId(globalId: string, typename: string, path: string[] = ['
   } catch {
     throw ValidationError.field(path, 'is not a valid id');
   }
-  if (!decoded.typename || !UUID.test(decoded.id)) throw ValidationError.field(path, 'is not a valid id');
+  if (!decoded.typename || !isUuid(decoded.id)) throw ValidationError.field(path, 'is not a valid id');
   if (decoded.typename !== typename) throw new NotFoundError(typename);
   return decoded.id;
 }

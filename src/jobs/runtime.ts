@@ -1,9 +1,8 @@
 // Starts every worker of this process. Each worker lives in its own file under workers/.
 import type { AppServices } from '../services';
 import { registerBackupWorker } from './workers/backup';
-import { registerBackupDeadLetter } from './workers/backup-dead';
+import { registerDeadLetters } from './workers/dead-letter';
 import { registerRestoreWorker } from './workers/restore';
-import { registerRestoreDeadLetter } from './workers/restore-dead';
 import { registerVerifyWorker } from './workers/verify';
 import { registerRetention } from './workers/retention';
 import { registerSchedulerTick } from './workers/scheduler-tick';
@@ -22,9 +21,8 @@ export interface Workers {
 
 export async function startWorkers(app: AppServices): Promise<Workers> {
   const stopBackup = await registerBackupWorker(app);
-  await registerBackupDeadLetter(app);
   const stopRestore = await registerRestoreWorker(app);
-  await registerRestoreDeadLetter(app);
+  await registerDeadLetters(app);
   const stopVerify = await registerVerifyWorker(app);
   await registerSchedulerTick(app);
   await registerSweep(app);

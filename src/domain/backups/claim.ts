@@ -7,6 +7,7 @@ import type { BackupJob, Destination, Source, Strategy } from '../../db/generate
 import { recordAudit } from '../../audit/writer';
 import { systemScope } from '../../auth/scope';
 import { sendBackupQueueJob } from './trigger';
+import { RUNNING_JOB_STATUSES } from '../jobs-control/statuses';
 
 export interface ClaimedBackup {
   job: BackupJob;
@@ -48,7 +49,7 @@ export async function claimBackupJob(
     // maxConcurrentBackups, strictly: pg-boss's group limit is checked by each fetch on its own,
     // so two workers fetching at the same moment can both start a job of the same organization.
     // The one that finds the organization full hands its job back to the queue for later.
-    const running = await tx.backupJob.count({ where: { orgId: a.orgId, status: { in: ['RUNNING', 'VERIFYING'] }, id: { not: job.id } } });
+    const running = await tx.backupJob.count({ where: { orgId: a.orgId, status: { in: [...RUNNING_JOB_STATUSES] }, id: { not: job.id } } });
     if (running >= org.maxConcurrentBackups) {
       const queueJobId = await sendBackupQueueJob(tx, boss, {
         backupJobId: job.id, orgId: a.orgId, strategyId: strategy.id, priority: strategy.priority,

@@ -6,13 +6,14 @@
 import { Readable } from 'node:stream';
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
-import { CancelledError, IntegrityError, isBackupError, type BackupErrorCode } from '../../backup/errors';
+import { CancelledError, IntegrityError } from '../../backup/errors';
 import type { BackupEngine } from '../../backup/engines/types';
 import { artifactKey, manifestKey, runPrefix, serializeManifest, type Manifest } from '../../backup/manifest';
 import { runBackupPipeline, type BackupTarget } from '../../backup/pipeline/run-backup';
 import type { Db } from '../../db/client';
 import { withTenant } from '../../db/context';
 import { EventBus, type JobEvent } from '../../events/bus';
+import { publishJobEvent } from '../jobs-control/events';
 import { recordAudit } from '../../audit/writer';
 import { systemScope } from '../../auth/scope';
 import { organizationDataKey } from '../organization/data-keys';
@@ -21,6 +22,7 @@ import { expiryForStrategy } from '../immutability/locks';
 import { JobProgressWriter } from '../jobs-control/progress';
 import { jobStop } from '../jobs-control/stop';
 import { claimBackupJob, type ClaimedBackup } from './claim';
+import { failureOf, shouldRetry } from '../jobs-control/retry';
 
 export interface BackupRunDeps {
   db: Db;
@@ -58,10 +60,6 @@ export type BackupOutcome =
   | { status: 'FAILED'; retry: boolean; code: string; message: string };
 
 /** Failures that another attempt cannot fix: configuration or data problems, or the user's own stop. */
-const PERMANENT: ReadonlySet<BackupErrorCode | string> = new Set([
-  'PG_DUMP_TOO_OLD', 'PG_TOOL_MISSING', 'PATH_ESCAPE', 'SIZE_LIMIT_EXCEEDED', 'KEY_MISMATCH', 'SOURCE_NOT_FOUND', 'TIMEOUT', 'CANCELLED', 'OUTBOUND_DENIED',
-]);
-
 export async function runBackup(deps: BackupRunDeps, attempt: BackupAttempt): Promise<BackupOutcome> {
   const { db, log } = deps;
   const claimed = await claimBackupJob(db, deps.boss, attempt);
@@ -219,8 +217,8 @@ async function commitRecoveryPoint(db: Db, a: CommitArgs): Promise<string | null
 }
 
 async function recordFailure(deps: BackupRunDeps, attempt: BackupAttempt, job: ClaimedBackup['job'], err: unknown, log: Logger): Promise<BackupOutcome> {
-  const code = isBackupError(err) ? err.code : 'INTERNAL';
-  const message = err instanceof Error ? err.message : String(err);
+  const failure = failureOf(err);
+  const { code, message } = failure;
   if (code === 'CANCELLED') {
     await withTenant(deps.db, job.orgId, async (tx) => {
       await tx.backupJob.update({ where: { id: job.id }, data: { status: 'CANCELLED', phase: null, finishedAt: new Date(), error: 'Cancelled while running', errorCode: code } });
@@ -230,8 +228,7 @@ async function recordFailure(deps: BackupRunDeps, attempt: BackupAttempt, job: C
     await publish(deps.db, { orgId: job.orgId, kind: 'BACKUP', id: job.id, status: 'CANCELLED', phase: null });
     return { status: 'CANCELLED' };
   }
-  // An interrupted attempt (worker shutting down) is always worth another try.
-  const retry = attempt.retriesLeft && (code === 'INTERRUPTED' || !PERMANENT.has(code));
+  const retry = shouldRetry('BACKUP', failure, attempt.retriesLeft);
   await withTenant(deps.db, job.orgId, async (tx) => {
     await tx.backupJob.update({
       where: { id: job.id },
@@ -249,5 +246,5 @@ async function recordFailure(deps: BackupRunDeps, attempt: BackupAttempt, job: C
 }
 
 function publish(db: Db, event: Omit<JobEvent, 'at'>): Promise<void> {
-  return EventBus.publish((sql, p) => db.$executeRawUnsafe(sql, ...p), event);
+  return publishJobEvent(db, event);
 }

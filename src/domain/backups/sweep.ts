@@ -9,10 +9,11 @@ import { LocalDestination } from '../../backup/destinations/local';
 import { legalHoldKey, orgPrefix } from '../../backup/manifest';
 import type { Db } from '../../db/client';
 import { withSystem, withTenant } from '../../db/context';
-import { EventBus } from '../../events/bus';
+import { publishJobEvent } from '../jobs-control/events';
 import { queues } from '../../queue/queues';
 import { driverFor, type DestinationEnv } from '../destinations/driver';
 import { syncStaleLegalHoldMarkers } from '../immutability/markers';
+import { isActiveJobStatus, RUNNING_JOB_STATUSES } from '../jobs-control/statuses';
 
 export interface SweepOptions {
   /** Temp files and orphan objects younger than this are left alone (a writer may still own them). */
@@ -27,7 +28,6 @@ export interface SweepResult {
   holdMarkers: { synced: number; pending: number };
 }
 
-const ACTIVE = ['QUEUED', 'RUNNING', 'VERIFYING'] as const;
 
 export async function sweepBackups(db: Db, boss: PgBoss, env: DestinationEnv, log: Logger, opts: SweepOptions, now = new Date()): Promise<SweepResult> {
   const result: SweepResult = { settledJobs: 0, partialFiles: 0, orphanObjects: 0, holdMarkers: { synced: 0, pending: 0 } };
@@ -51,7 +51,7 @@ export async function sweepBackups(db: Db, boss: PgBoss, env: DestinationEnv, lo
 /** Rows that say RUNNING while the queue no longer runs their job. */
 async function settleLostJobs(db: Db, boss: PgBoss): Promise<number> {
   const running = await withSystem(db, 'sweep-running-jobs', (tx) =>
-    tx.backupJob.findMany({ where: { status: { in: ['RUNNING', 'VERIFYING'] }, queueJobId: { not: null } }, select: { id: true, orgId: true, queueJobId: true } }),
+    tx.backupJob.findMany({ where: { status: { in: [...RUNNING_JOB_STATUSES] }, queueJobId: { not: null } }, select: { id: true, orgId: true, queueJobId: true } }),
   );
   let settled = 0;
   for (const job of running) {
@@ -61,10 +61,10 @@ async function settleLostJobs(db: Db, boss: PgBoss): Promise<number> {
     const data = waiting
       ? { status: 'QUEUED' as const, phase: 'retrying', error: 'The worker running this job was lost; it will be retried', errorCode: 'WORKER_LOST' }
       : { status: 'FAILED' as const, phase: null, finishedAt: new Date(), error: 'The worker running this job was lost', errorCode: 'WORKER_LOST' };
-    const updated = await withTenant(db, job.orgId, (tx) => tx.backupJob.updateMany({ where: { id: job.id, status: { in: ['RUNNING', 'VERIFYING'] } }, data }));
+    const updated = await withTenant(db, job.orgId, (tx) => tx.backupJob.updateMany({ where: { id: job.id, status: { in: [...RUNNING_JOB_STATUSES] } }, data }));
     if (updated.count) {
       settled++;
-      await EventBus.publish((sql, p) => db.$executeRawUnsafe(sql, ...p), { orgId: job.orgId, kind: 'BACKUP', id: job.id, status: data.status, phase: data.phase, error: data.error });
+      await publishJobEvent(db, { orgId: job.orgId, kind: 'BACKUP', id: job.id, status: data.status, phase: data.phase, error: data.error });
     }
   }
   return settled;
@@ -97,7 +97,7 @@ async function removeOrphans(db: Db, orgId: string, driver: ReturnType<typeof dr
   );
   // A cataloged copy keeps its manifest and its legal hold marker (legal-hold-markers.ts).
   const keep = new Set([...cataloged.flatMap((a) => [a.key, a.manifestKey, legalHoldKey(a.manifestKey)])]);
-  const liveIds = new Set(jobs.filter((j) => (ACTIVE as readonly string[]).includes(j.status)).map((j) => j.id));
+  const liveIds = new Set(jobs.filter((j) => isActiveJobStatus(j.status)).map((j) => j.id));
   // A finished run (it has its manifest) of a job this catalog never heard of belongs to a catalog
   // that was lost or restored from an older copy: importRecoveryPoints brings it back, and deleting
   // it here would destroy the very copies disaster recovery needs. Crashed runs have no manifest.

@@ -5,7 +5,7 @@ import type { Db } from '../../db/client';
 import { asQueueOwnerWithin, withTenant, type Tx } from '../../db/context';
 import type { JobTrigger } from '../../db/generated/prisma/enums';
 import { recordAudit } from '../../audit/writer';
-import { EventBus } from '../../events/bus';
+import { publishJobEvent } from '../jobs-control/events';
 import { queues } from '../../queue/queues';
 import type { OrgScope } from '../../auth/scope';
 import { ConflictError, NotFoundError } from '../errors';
@@ -78,7 +78,7 @@ export async function triggerBackup(db: Db, boss: PgBoss, scope: OrgScope, strat
     await recordAudit(tx, scope, { action: 'backup.trigger', resourceType: 'BackupJob', resourceId: created.id, after: { strategyId, trigger: created.trigger } });
     return created;
   });
-  await EventBus.publish((sql, p) => db.$executeRawUnsafe(sql, ...p), { orgId: scope.orgId, kind: 'BACKUP', id: job.id, status: job.status });
+  await publishJobEvent(db, { orgId: scope.orgId, kind: 'BACKUP', id: job.id, status: job.status });
   return job;
 }
 
@@ -101,7 +101,7 @@ export async function cancelBackupJob(db: Db, boss: PgBoss, scope: OrgScope, id:
     await recordAudit(tx, scope, { action: 'backup.cancel', resourceType: 'BackupJob', resourceId: id, before: { status: before.status }, after: { status: after.status } });
     return after;
   });
-  await EventBus.publish((sql, p) => db.$executeRawUnsafe(sql, ...p), {
+  await publishJobEvent(db, {
     orgId: scope.orgId, kind: 'BACKUP', id: job.id, status: job.status, phase: job.status === 'CANCELLED' ? null : 'cancelling',
   });
   return job;

@@ -4,7 +4,7 @@
 // cancelRequestedAt, so a cancel is noticed even if its NOTIFY was missed.
 import type { Db } from '../../db/client';
 import { withTenant } from '../../db/context';
-import { EventBus } from '../../events/bus';
+import { publishJobEvent } from './events';
 
 export class JobProgressWriter {
   /** Estimated raw bytes (null while unknown). */
@@ -67,7 +67,7 @@ export class JobProgressWriter {
         return tx.recoveryJob.findFirst({ where: { id: this.job.id }, select });
       });
       if (row?.cancelRequestedAt) this.onCancelRequested();
-      await EventBus.publish((sql, p) => this.db.$executeRawUnsafe(sql, ...p), {
+      await publishJobEvent(this.db, {
         orgId: this.job.orgId, kind: this.kind, id: this.job.id, status: 'RUNNING', phase: this.currentPhase,
         bytesDone: String(this.done), bytesTotal: total === null ? null : String(total), percent, etaSeconds,
       });

@@ -2,6 +2,7 @@
 import type { Db } from '../../db/client';
 import { withTenant } from '../../db/context';
 import { NotFoundError } from '../errors';
+import { RUNNING_JOB_STATUSES } from '../jobs-control/statuses';
 
 /** Midnight of `now`'s calendar day in the given IANA zone, as an instant. */
 export function startOfDayIn(now: Date, timeZone: string): Date {
@@ -24,7 +25,7 @@ export async function backupHealth(db: Db, orgId: string, now: Date) {
       tx.backupJob.groupBy({ by: ['status'], where: { orgId, trigger: 'SCHEDULED', scheduledFor: { gte: midnight, lte: now } }, _count: { _all: true } }),
       tx.missedRun.count({ where: { orgId, slotAt: { gte: midnight, lte: now } } }),
       tx.missedRun.count({ where: { orgId, slotAt: { gte: new Date(now.getTime() - 86_400_000) } } }),
-      tx.backupJob.count({ where: { orgId, status: { in: ['RUNNING', 'VERIFYING'] } } }),
+      tx.backupJob.count({ where: { orgId, status: { in: [...RUNNING_JOB_STATUSES] } } }),
       tx.strategy.findFirst({ where: { orgId, status: 'ACTIVE', nextRunAt: { not: null } }, orderBy: { nextRunAt: 'asc' }, select: { nextRunAt: true } }),
       // Latest finished job per strategy, failing ones only: one statement for any number of strategies.
       tx.$queryRaw<Array<{ strategyId: string }>>`

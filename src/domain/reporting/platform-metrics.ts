@@ -3,6 +3,8 @@
 // strategy or job identifiers ever leave through metrics.
 import type { Db } from '../../db/client';
 import { withSystem } from '../../db/context';
+import { Prisma } from '../../db/generated/prisma/client';
+import { ACTIVE_JOB_STATUSES, ACTIVE_VERIFICATION_STATUSES, RUNNING_JOB_STATUSES, sqlList } from '../jobs-control/statuses';
 
 export interface PlatformSnapshot {
   /** Jobs by kind and status: active ones (QUEUED, RUNNING, VERIFYING) and those finished in the last 24 h. */
@@ -20,21 +22,24 @@ export interface PlatformSnapshot {
 }
 
 type Row = Record<string, unknown>;
+const ACTIVE_JOBS = Prisma.raw(sqlList(ACTIVE_JOB_STATUSES));
+const RUNNING_JOBS = Prisma.raw(sqlList(RUNNING_JOB_STATUSES));
+const ACTIVE_VERIFICATIONS = Prisma.raw(sqlList(ACTIVE_VERIFICATION_STATUSES));
 const n = (v: unknown) => Number(v ?? 0);
 
 export async function readPlatformMetrics(db: Db): Promise<PlatformSnapshot> {
   const snapshot = await withSystem(db, 'metrics', async (tx) => {
     const jobs = await tx.$queryRaw<Row[]>`
       SELECT 'backup' AS kind, status::text AS status, count(*) AS n FROM "BackupJob"
-        WHERE status IN ('QUEUED', 'RUNNING', 'VERIFYING') OR "finishedAt" > now() - interval '24 hours' GROUP BY status
+        WHERE status IN (${ACTIVE_JOBS}) OR "finishedAt" > now() - interval '24 hours' GROUP BY status
       UNION ALL
       SELECT 'restore', status::text, count(*) FROM "RecoveryJob"
-        WHERE status IN ('QUEUED', 'RUNNING', 'VERIFYING') OR "finishedAt" > now() - interval '24 hours' GROUP BY status
+        WHERE status IN (${ACTIVE_JOBS}) OR "finishedAt" > now() - interval '24 hours' GROUP BY status
       UNION ALL
       SELECT 'verification', status::text, count(*) FROM "Verification"
-        WHERE status IN ('QUEUED', 'RUNNING') OR "finishedAt" > now() - interval '24 hours' GROUP BY status`;
+        WHERE status IN (${ACTIVE_VERIFICATIONS}) OR "finishedAt" > now() - interval '24 hours' GROUP BY status`;
     const oldest = await tx.$queryRaw<Row[]>`
-      SELECT 'backup' AS kind, extract(epoch FROM now() - min("startedAt")) AS s FROM "BackupJob" WHERE status IN ('RUNNING', 'VERIFYING')
+      SELECT 'backup' AS kind, extract(epoch FROM now() - min("startedAt")) AS s FROM "BackupJob" WHERE status IN (${RUNNING_JOBS})
       UNION ALL SELECT 'restore', extract(epoch FROM now() - min("startedAt")) FROM "RecoveryJob" WHERE status = 'RUNNING'
       UNION ALL SELECT 'verification', extract(epoch FROM now() - min("startedAt")) FROM "Verification" WHERE status = 'RUNNING'`;
     const [points] = await tx.$queryRaw<Row[]>`SELECT count(*) AS n, coalesce(sum("storedBytes"), 0) AS bytes FROM "RecoveryPoint"`;

@@ -8,7 +8,7 @@ import { recordAudit } from '../../audit/writer';
 import { sealSecret } from '../../crypto/sealed';
 import type { Db } from '../../db/client';
 import { asQueueOwnerWithin, withTenant } from '../../db/context';
-import { EventBus } from '../../events/bus';
+import { publishJobEvent } from '../jobs-control/events';
 import { queues } from '../../queue/queues';
 import type { OrgScope } from '../../auth/scope';
 import { FINAL_STATUSES } from '../backups/trigger';
@@ -127,7 +127,7 @@ export async function restoreRecoveryPoint(db: Db, boss: PgBoss, env: RestoreEnv
     });
     return withQueue;
   });
-  await EventBus.publish((sql, p) => db.$executeRawUnsafe(sql, ...p), { orgId: scope.orgId, kind: 'RECOVERY', id: job.id, status: job.status });
+  await publishJobEvent(db, { orgId: scope.orgId, kind: 'RECOVERY', id: job.id, status: job.status });
   return job;
 }
 
@@ -148,7 +148,7 @@ export async function cancelRecoveryJob(db: Db, boss: PgBoss, scope: OrgScope, i
     await recordAudit(tx, scope, { action: 'restore.cancel', resourceType: 'RecoveryJob', resourceId: id, before: { status: before.status }, after: { status: after.status } });
     return after;
   });
-  await EventBus.publish((sql, p) => db.$executeRawUnsafe(sql, ...p), {
+  await publishJobEvent(db, {
     orgId: scope.orgId, kind: 'RECOVERY', id: job.id, status: job.status, phase: job.status === 'CANCELLED' ? null : 'cancelling',
   });
   return job;

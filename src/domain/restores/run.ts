@@ -3,17 +3,19 @@
 // only an interrupted attempt (worker shutdown) goes back to the queue. A NEW database is dropped
 // and a directory's staging area removed on failure, so a failed restore leaves no half target.
 import type { Logger } from 'pino';
-import { CancelledError, isBackupError } from '../../backup/errors';
+import { CancelledError } from '../../backup/errors';
 import { openSecret } from '../../crypto/sealed';
 import type { Db } from '../../db/client';
 import { withTenant } from '../../db/context';
 import { EventBus, type JobEvent } from '../../events/bus';
+import { publishJobEvent } from '../jobs-control/events';
 import { recordAudit } from '../../audit/writer';
 import { systemScope } from '../../auth/scope';
 import { JobProgressWriter } from '../jobs-control/progress';
 import { jobStop } from '../jobs-control/stop';
 import { restorePoint, type RestoreDeps, type RestoreEvidence, type RestoreTarget } from './copy';
 import { targetSealAad } from './request';
+import { failureOf, shouldRetry } from '../jobs-control/retry';
 
 export interface RestoreRunDeps extends RestoreDeps {
   events: EventBus;
@@ -94,9 +96,9 @@ export async function runRestore(
     return { status: 'SUCCEEDED' };
   } catch (caught) {
     const err: unknown = halt.signal.aborted ? halt.signal.reason : caught;
-    const code = isBackupError(err) ? err.code : 'INTERNAL';
-    const message = err instanceof Error ? err.message : String(err);
-    const retry = code === 'INTERRUPTED' && a.retriesLeft;
+    const failure = failureOf(err);
+    const { code, message } = failure;
+    const retry = shouldRetry('RECOVERY', failure, a.retriesLeft);
     const status = code === 'CANCELLED' ? 'CANCELLED' : retry ? 'QUEUED' : 'FAILED';
     await withTenant(db, job.orgId, async (tx) => {
       await tx.recoveryJob.update({
@@ -115,5 +117,5 @@ export async function runRestore(
 }
 
 function publish(db: Db, event: Omit<JobEvent, 'at'>): Promise<void> {
-  return EventBus.publish((sql, p) => db.$executeRawUnsafe(sql, ...p), event);
+  return publishJobEvent(db, event);
 }

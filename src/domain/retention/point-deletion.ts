@@ -18,6 +18,7 @@ import { driverFor, type DestinationEnv } from '../destinations/driver';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { assertMayDeletePoint, readLockState } from '../immutability/locks';
 import { syncLegalHoldMarkers } from '../immutability/markers';
+import { ACTIVE_JOB_STATUSES, ACTIVE_VERIFICATION_STATUSES } from '../jobs-control/statuses';
 
 export interface DeletionOutcome {
   recoveryPointId: string;
@@ -31,8 +32,8 @@ export interface DeletionOutcome {
 export async function pointInUse(tx: Tx, orgId: string, pointIds: string[]): Promise<Set<string>> {
   if (pointIds.length === 0) return new Set();
   const [restores, verifications] = await Promise.all([
-    tx.recoveryJob.findMany({ where: { orgId, recoveryPointId: { in: pointIds }, status: { in: ['QUEUED', 'RUNNING', 'VERIFYING'] } }, select: { recoveryPointId: true } }),
-    tx.verification.findMany({ where: { orgId, recoveryPointId: { in: pointIds }, status: { in: ['QUEUED', 'RUNNING'] } }, select: { recoveryPointId: true } }),
+    tx.recoveryJob.findMany({ where: { orgId, recoveryPointId: { in: pointIds }, status: { in: [...ACTIVE_JOB_STATUSES] } }, select: { recoveryPointId: true } }),
+    tx.verification.findMany({ where: { orgId, recoveryPointId: { in: pointIds }, status: { in: [...ACTIVE_VERIFICATION_STATUSES] } }, select: { recoveryPointId: true } }),
   ]);
   return new Set([...restores, ...verifications].map((r) => r.recoveryPointId!));
 }

@@ -5,7 +5,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Db } from '../../db/client';
 import { withSystem, withTenant } from '../../db/context';
 import { recordAudit } from '../../audit/writer';
-import { EventBus } from '../../events/bus';
+import { publishJobEvent } from '../jobs-control/events';
 import { systemScope } from '../../auth/scope';
 import { enqueueBackup } from '../backups/trigger';
 import { nextRunWithPeak } from '../rules/schedule';
@@ -86,7 +86,7 @@ async function scheduleStrategy(db: Db, boss: PgBoss, orgId: string, strategyId:
     throw err;
   });
   if (outcome.jobId) {
-    await EventBus.publish((sql, p) => db.$executeRawUnsafe(sql, ...p), { orgId, kind: 'BACKUP', id: outcome.jobId, status: 'QUEUED' });
+    await publishJobEvent(db, { orgId, kind: 'BACKUP', id: outcome.jobId, status: 'QUEUED' });
   }
   return { enqueued: outcome.enqueued, missed: outcome.missed };
 }

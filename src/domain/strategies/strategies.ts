@@ -10,6 +10,7 @@ import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from '
 import { onStrategyPolicyChange } from '../immutability/locks';
 import { nextRunWithPeak, validateCron, validateSchedule } from '../rules/schedule';
 import { conflictOnDuplicate } from '../unique';
+import { ACTIVE_JOB_STATUSES } from '../jobs-control/statuses';
 
 export interface StrategyInput {
   name: string;
@@ -219,7 +220,6 @@ export async function updateStrategy(db: Db, scope: OrgScope, id: string, input:
   });
 }
 
-const ACTIVE_JOB_STATUSES = ['QUEUED', 'RUNNING', 'VERIFYING'] as const;
 
 export async function deleteStrategy(db: Db, scope: OrgScope, id: string) {
   return withTenant(db, scope.orgId, async (tx) => {

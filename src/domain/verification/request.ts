@@ -5,7 +5,7 @@ import { fromPrisma, type PgBoss } from 'pg-boss';
 import { recordAudit } from '../../audit/writer';
 import type { Db } from '../../db/client';
 import { asQueueOwnerWithin, withSystem, withTenant, type Tx } from '../../db/context';
-import { EventBus } from '../../events/bus';
+import { publishJobEvent } from '../jobs-control/events';
 import { queues } from '../../queue/queues';
 import { systemScope, type OrgScope } from '../../auth/scope';
 import { ConflictError, NotFoundError } from '../errors';
@@ -38,7 +38,7 @@ async function enqueue(tx: Tx, boss: PgBoss, orgId: string, data: { strategyId: 
 }
 
 function publish(db: Db, orgId: string, id: string, status: string) {
-  return EventBus.publish((sql, p) => db.$executeRawUnsafe(sql, ...p), { orgId, kind: 'VERIFICATION', id, status });
+  return publishJobEvent(db, { orgId, kind: 'VERIFICATION', id, status });
 }
 
 /** A restore test of one recovery point, now. */

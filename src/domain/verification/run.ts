@@ -8,16 +8,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { isBackupError } from '../../backup/errors';
 import { connectSource, parseConnectionUrl } from '../../backup/engines/pg-connection';
 import { dropTargetDatabase } from '../../backup/restore/postgres';
 import type { Db } from '../../db/client';
 import { withTenant } from '../../db/context';
 import { EventBus } from '../../events/bus';
+import { publishJobEvent } from '../jobs-control/events';
 import { recordAudit } from '../../audit/writer';
 import { systemScope } from '../../auth/scope';
 import { jobStop } from '../jobs-control/stop';
 import { restorePoint, type RestoreDeps, type RestoreEvidence } from '../restores/copy';
+import { failureOf, shouldRetry } from '../jobs-control/retry';
 
 export interface VerificationDeps extends RestoreDeps {
   events: EventBus;
@@ -95,8 +96,8 @@ export async function runVerification(deps: VerificationDeps, a: { verificationI
     await publish(db, a.orgId, claimed.id, 'PASSED');
     return 'PASSED';
   }
-  const message = failure instanceof Error ? failure.message : String(failure);
-  const retry = isBackupError(failure) && failure.code === 'INTERRUPTED' && a.retriesLeft;
+  const { message } = failureOf(failure);
+  const retry = shouldRetry('VERIFICATION', failureOf(failure), a.retriesLeft);
   await withTenant(db, a.orgId, async (tx) => {
     await tx.verification.update({
       where: { id: claimed.id },
@@ -105,7 +106,7 @@ export async function runVerification(deps: VerificationDeps, a: { verificationI
     if (!retry) await recordAudit(tx, systemScope(a.orgId, 'verify-worker'), { action: 'verification.failed', resourceType: 'Verification', resourceId: claimed.id, after: { recoveryPointId: point?.id, error: message } });
   });
   log.warn({ err: message, retry }, 'restore test failed');
-  await EventBus.publish((sql, p) => db.$executeRawUnsafe(sql, ...p), { orgId: a.orgId, kind: 'VERIFICATION', id: claimed.id, status: retry ? 'QUEUED' : 'FAILED', error: message });
+  await publishJobEvent(db, { orgId: a.orgId, kind: 'VERIFICATION', id: claimed.id, status: retry ? 'QUEUED' : 'FAILED', error: message });
   return retry ? 'RETRY' : 'FAILED';
 }
 
@@ -136,5 +137,5 @@ async function runProbes(url: string, queries: string[]): Promise<ProbeResult[]>
 }
 
 function publish(db: Db, orgId: string, id: string, status: string) {
-  return EventBus.publish((sql, p) => db.$executeRawUnsafe(sql, ...p), { orgId, kind: 'VERIFICATION', id, status });
+  return publishJobEvent(db, { orgId, kind: 'VERIFICATION', id, status });
 }

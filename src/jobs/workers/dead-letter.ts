@@ -1,0 +1,16 @@
+// The dead-letter queues of backups and restores: a job lands here when its worker was lost and
+// its retries are used up. The worker reads the payload; the domain settles the row.
+import { failLostJob } from '../../domain/jobs-control/lost-jobs';
+import type { AppServices } from '../../services';
+import { queues } from '../../queue/queues';
+
+export async function registerDeadLetters(app: AppServices): Promise<void> {
+  await app.boss.work(queues.backupDead.name, { pollingIntervalSeconds: 2 }, async ([job]) => {
+    const p = queues.backupDead.payload.parse(job!.data);
+    await failLostJob(app.db, 'BACKUP', p.orgId, p.backupJobId);
+  });
+  await app.boss.work(queues.restoreDead.name, { pollingIntervalSeconds: 2 }, async ([job]) => {
+    const p = queues.restoreDead.payload.parse(job!.data);
+    await failLostJob(app.db, 'RECOVERY', p.orgId, p.recoveryJobId);
+  });
+}
