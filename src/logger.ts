@@ -1,3 +1,4 @@
+// The process logger (pino): structured JSON lines, secrets redacted by key name.
 import { pino, type Logger } from 'pino';
 
 // Secrets must never reach the log: redact the usual suspects wherever they appear.

@@ -3,8 +3,18 @@
 import { withSystem } from '../db/context';
 import { isUuid } from '../db/uuid';
 import type { AppServices } from '../services';
-import type { Viewer } from '../graphql/context';
+import type { Role } from '../db/generated/prisma/enums';
 import { parseApiKey, verifyApiKeySecret } from './api-keys';
+
+/** Who is calling the API: a member (by token) or an API key, with its role in the organization. */
+export interface Viewer {
+  kind: 'USER' | 'API_KEY';
+  userId?: string;
+  apiKeyId?: string;
+  orgId: string;
+  role: Role;
+  label: string;
+}
 
 export class AuthenticationError extends Error {
   override name = 'AuthenticationError';

@@ -3,16 +3,7 @@ import type { Logger } from 'pino';
 import type { AppServices } from '../services';
 import type { TenantClient } from '../db/context';
 import type { OrgScope } from '../auth/scope';
-import type { Role } from '../db/generated/prisma/enums';
-
-export interface Viewer {
-  kind: 'USER' | 'API_KEY';
-  userId?: string;
-  apiKeyId?: string;
-  orgId: string;
-  role: Role;
-  label: string;
-}
+import type { Viewer } from '../auth/viewer';
 
 export interface GraphQLContext {
   app: AppServices;

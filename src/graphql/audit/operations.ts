@@ -1,3 +1,5 @@
+// The audit API: the organization's append-only audit trail, filterable, and the check of its hash
+// chain (with an anchor to catch a truncated or rewritten tail).
 import { z } from 'zod';
 import { withTenant } from '../../db/context';
 import { verifyAuditChain } from '../../audit/chain';

@@ -1,3 +1,4 @@
+// The AuditEvent object (who did what to which resource, with before/after) and the actor types.
 import { builder } from '../builder';
 import type { ChainReport } from '../../audit/chain';
 

@@ -1,3 +1,5 @@
+// The backups API: trigger and cancel runs, list jobs, missed runs and recovery points, and the
+// dashboard's health and statistics. Resolvers check the role and call src/domain/backups.
 import { cancelBackupJob, triggerBackup } from '../../domain/backups/trigger';
 import { backupHealth, backupStats } from '../../domain/reporting/dashboard';
 import { requireStrategy } from '../../domain/strategies/strategies';
@@ -8,6 +10,7 @@ import type { GraphQLContext } from '../context';
 import { MUTATION_ERRORS } from '../errors/types';
 import { decodeId } from '../ids';
 import { BackupJobRef, JobStatusEnum } from './types';
+import { idInput } from '../shared';
 
 /** A strategy filter must name a strategy of the viewer's organization: another one reads as not found. */
 async function visibleStrategyId(ctx: GraphQLContext, globalId: string | number | null | undefined, path: string[]): Promise<string | undefined> {
@@ -17,7 +20,6 @@ async function visibleStrategyId(ctx: GraphQLContext, globalId: string | number 
   return id;
 }
 
-const idInput = (name: string) => builder.inputType(name, { fields: (t) => ({ id: t.id({ required: true }) }) });
 
 builder.mutationFields((t) => ({
   triggerBackup: t.field({

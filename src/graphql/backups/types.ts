@@ -1,3 +1,5 @@
+// The objects of backups: BackupJob, MissedRun, RecoveryPoint and its Artifacts (one per copy at a
+// destination), with the enums of job status, trigger and compression.
 import { builder } from '../builder';
 
 export const JobStatusEnum = builder.enumType('JobStatus', { values: ['QUEUED', 'RUNNING', 'VERIFYING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const });

@@ -1,3 +1,5 @@
+// The destinations API: create LOCAL and S3 destinations, update, delete and health-check them.
+// S3 secrets are write-only. Resolvers check the role and call src/domain/destinations.
 import { z } from 'zod';
 import {
   createLocalDestination, createS3Destination, deleteDestination, testDestination, updateDestination, type DestinationEnv,
@@ -6,9 +8,9 @@ import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { MUTATION_ERRORS } from '../errors/types';
 import { decodeId } from '../ids';
-import { DeletedRef } from '../sources/operations';
 import { nameSchema, pathSchema } from '../validation';
 import { DestinationRef } from './types';
+import { idInput, DeletedRef } from '../shared';
 
 builder.queryField('destinations', (t) =>
   t.prismaConnection({
@@ -64,7 +66,6 @@ const UpdateDestinationInput = builder.inputType('UpdateDestinationInput', {
   }),
 });
 
-const idInput = (name: string) => builder.inputType(name, { fields: (t) => ({ id: t.id({ required: true }) }) });
 
 builder.mutationFields((t) => ({
   createLocalDestination: t.field({

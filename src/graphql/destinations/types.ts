@@ -1,3 +1,4 @@
+// The Destination object (where copies go) and its kind and status enums.
 import { builder } from '../builder';
 
 export const DestinationKindEnum = builder.enumType('DestinationKind', { values: ['LOCAL', 'S3'] as const });

@@ -1,3 +1,5 @@
+// The immutability API: the organization lock, legal holds, manual deletion of a recovery point
+// (subject to both), and rebuilding the catalog from a destination. Calls src/domain/immutability.
 import { z } from 'zod';
 import { importRecoveryPoints } from '../../domain/immutability/catalog-import';
 import { MAX_GRACE_DAYS, setOrganizationLock } from '../../domain/immutability/locks';

@@ -1,3 +1,4 @@
+// The API keys API: create an org-scoped key (its secret is shown once) and revoke it.
 import { createApiKey, revokeApiKey } from '../../domain/organization/api-keys';
 import { builder } from '../builder';
 import { MUTATION_ERRORS } from '../errors/types';

@@ -1,3 +1,4 @@
+// The ApiKey object: name, role, prefix and last use; never the secret.
 import { builder } from '../builder';
 import { RoleEnum } from './types';
 

@@ -1,3 +1,5 @@
+// The organization API: the viewer, the organization's settings, and its members (invite, change
+// role, remove). Resolvers check the role and call src/domain/organization.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import { changeMemberRole, inviteMember, removeMember, updateOrganization } from '../../domain/organization/organization';

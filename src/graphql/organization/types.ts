@@ -1,3 +1,4 @@
+// The Organization, User, Membership and Viewer objects, with the role and lock-mode enums.
 import { builder } from '../builder';
 
 export const RoleEnum = builder.enumType('Role', { values: ['OWNER', 'ADMIN', 'OPERATOR', 'AUDITOR', 'VIEWER'] as const });

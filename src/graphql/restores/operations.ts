@@ -1,3 +1,5 @@
+// The restores API: restore a recovery point into a database or a directory, cancel a restore,
+// list restore jobs. Resolvers check the role and call src/domain/restores.
 import { z } from 'zod';
 import { cancelRecoveryJob, restoreRecoveryPoint } from '../../domain/restores/request';
 import { builder } from '../builder';

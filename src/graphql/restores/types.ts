@@ -1,3 +1,4 @@
+// The RecoveryJob object (one restore of a recovery point into a target) and its target kinds.
 import { builder } from '../builder';
 import { JobStatusEnum } from '../backups/types';
 

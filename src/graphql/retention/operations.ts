@@ -1,11 +1,13 @@
+// The retention policies API: create, update and delete policies (how long points live).
+// Resolvers check the role and call src/domain/retention.
 import { z } from 'zod';
 import { createRetentionPolicy, deleteRetentionPolicy, updateRetentionPolicy } from '../../domain/retention/policies';
 import { builder } from '../builder';
 import { MUTATION_ERRORS } from '../errors/types';
 import { decodeId } from '../ids';
-import { DeletedRef } from '../sources/operations';
 import { nameSchema } from '../validation';
 import { RetentionPolicyRef } from './types';
+import { idInput, DeletedRef } from '../shared';
 
 builder.queryField('retentionPolicies', (t) =>
   t.prismaConnection({
@@ -47,7 +49,7 @@ const UpdateRetentionPolicyInput = builder.inputType('UpdateRetentionPolicyInput
   fields: (t) => ({ id: t.id({ required: true }), name: t.string({ required: false, validate: nameSchema }), ...ruleFields(t) }),
 });
 
-const DeleteRetentionPolicyInput = builder.inputType('DeleteRetentionPolicyInput', { fields: (t) => ({ id: t.id({ required: true }) }) });
+const DeleteRetentionPolicyInput = idInput('DeleteRetentionPolicyInput');
 
 builder.mutationFields((t) => ({
   createRetentionPolicy: t.field({

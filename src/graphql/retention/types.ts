@@ -1,3 +1,4 @@
+// The RetentionPolicy object: how long a strategy's recovery points live.
 import { builder } from '../builder';
 
 export const RetentionPolicyRef = builder.prismaNode('RetentionPolicy', {

@@ -1,3 +1,5 @@
+// The sources API: create PostgreSQL and directory sources, update and delete them. Connection URLs
+// are write-only. Resolvers check the role and call src/domain/sources.
 import { z } from 'zod';
 import { createDirectorySource, createPostgresSource, deleteSource, updateSource } from '../../domain/sources/sources';
 import { builder } from '../builder';
@@ -5,6 +7,7 @@ import { MUTATION_ERRORS } from '../errors/types';
 import { decodeId } from '../ids';
 import { globList, identifierList, nameSchema, pathSchema, urlSchema } from '../validation';
 import { DumpFormatEnum, SourceRef } from './types';
+import { idInput, DeletedRef } from '../shared';
 
 builder.queryField('sources', (t) =>
   t.prismaConnection({
@@ -61,12 +64,7 @@ const UpdateSourceInput = builder.inputType('UpdateSourceInput', {
   }),
 });
 
-const DeleteInput = builder.inputType('DeleteSourceInput', { fields: (t) => ({ id: t.id({ required: true }) }) });
-
-export const DeletedRef = builder.objectRef<{ id: string }>('Deleted').implement({
-  description: 'The global id of what was deleted',
-  fields: (t) => ({ deletedId: t.exposeID('id') }),
-});
+const DeleteInput = idInput('DeleteSourceInput');
 
 builder.mutationFields((t) => ({
   createPostgresSource: t.field({

@@ -1,3 +1,5 @@
+// The Source object (a PostgreSQL database or a directory; credentials never exposed) and its kind
+// and dump-format enums.
 import { builder } from '../builder';
 
 export const SourceKindEnum = builder.enumType('SourceKind', { values: ['POSTGRES', 'DIRECTORY'] as const });

@@ -1,12 +1,14 @@
+// The strategies API: create, update, pause, resume and delete strategies (what is backed up,
+// where to, when, how long it is kept). Resolvers check the role and call src/domain/strategies.
 import { z } from 'zod';
 import { createStrategy, deleteStrategy, pauseStrategy, resumeStrategy, updateStrategy } from '../../domain/strategies/strategies';
 import { builder } from '../builder';
 import { CompressionEnum } from '../backups/types';
 import { MUTATION_ERRORS } from '../errors/types';
 import { decodeId, decodeIds } from '../ids';
-import { DeletedRef } from '../sources/operations';
 import { nameSchema } from '../validation';
 import { StrategyRef, StrategyStatusEnum } from './types';
+import { idInput, DeletedRef } from '../shared';
 
 builder.queryField('strategies', (t) =>
   t.prismaConnection({
@@ -71,7 +73,6 @@ const UpdateStrategyInput = builder.inputType('UpdateStrategyInput', {
   }),
 });
 
-const idInput = (name: string) => builder.inputType(name, { fields: (t) => ({ id: t.id({ required: true }) }) });
 
 const decodeOptional = (id: string | number | null | undefined, typename: string, path: string[]) =>
   id === undefined ? undefined : id === null ? null : decodeId(String(id), typename, path);

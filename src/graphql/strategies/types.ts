@@ -1,3 +1,5 @@
+// The Strategy object (source, destinations, schedule, retention, compression, encryption) and its
+// status enum, with its jobs and points as connections.
 import { builder } from '../builder';
 import { CompressionEnum } from '../backups/types';
 import { DestinationRef } from '../destinations/types';

@@ -1,3 +1,5 @@
+// The restore tests API: verify a recovery point or a strategy on demand, list verifications.
+// Resolvers check the role and call src/domain/verification.
 import { verifyRecoveryPoint, verifyStrategy } from '../../domain/verification/request';
 import { builder } from '../builder';
 import { MUTATION_ERRORS } from '../errors/types';

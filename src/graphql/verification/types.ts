@@ -1,3 +1,4 @@
+// The Verification object (one restore test with its evidence) and its status and pick enums.
 import { builder } from '../builder';
 
 export const VerificationStatusEnum = builder.enumType('VerificationStatus', { values: ['QUEUED', 'RUNNING', 'PASSED', 'FAILED'] as const });
