@@ -7,12 +7,12 @@ import { Readable } from 'node:stream';
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import { CancelledError, IntegrityError } from '../../backup/errors';
-import type { BackupEngine } from '../../backup/engines/types';
+import type { BackupEngine, EngineResult } from '../../backup/engines/types';
 import { artifactKey, manifestKey, runPrefix, serializeManifest, type Manifest } from '../../backup/manifest';
 import { runBackupPipeline, type BackupTarget } from '../../backup/pipeline/run-backup';
 import type { Db } from '../../db/client';
 import { withTenant } from '../../db/context';
-import { EventBus, type JobEvent } from '../../events/bus';
+import type { EventBus } from '../../events/bus';
 import { publishJobEvent } from '../jobs-control/events';
 import { recordAudit } from '../../audit/writer';
 import { systemScope } from '../../auth/scope';
@@ -20,7 +20,7 @@ import { organizationDataKey } from '../organization/data-keys';
 import { driverFor } from '../destinations/driver';
 import { expiryForStrategy } from '../immutability/locks';
 import { JobProgressWriter } from '../jobs-control/progress';
-import { jobStop } from '../jobs-control/stop';
+import { jobStop, type JobStop } from '../jobs-control/stop';
 import { claimBackupJob, type ClaimedBackup } from './claim';
 import { failureOf, shouldRetry } from '../jobs-control/retry';
 
@@ -59,110 +59,143 @@ export type BackupOutcome =
   | { status: 'DEFERRED' }
   | { status: 'FAILED'; retry: boolean; code: string; message: string };
 
-/** Failures that another attempt cannot fix: configuration or data problems, or the user's own stop. */
 export async function runBackup(deps: BackupRunDeps, attempt: BackupAttempt): Promise<BackupOutcome> {
   const { db, log } = deps;
   const claimed = await claimBackupJob(db, deps.boss, attempt);
   if (!claimed) return { status: 'SKIPPED' };
   if ('deferred' in claimed) return { status: 'DEFERRED' };
   if (claimed.cancelledBeforeStart) {
-    await publish(db, { orgId: attempt.orgId, kind: 'BACKUP', id: attempt.backupJobId, status: 'CANCELLED', phase: null });
+    await publishJobEvent(db, { orgId: attempt.orgId, kind: 'BACKUP', id: attempt.backupJobId, status: 'CANCELLED', phase: null });
     return { status: 'CANCELLED' };
   }
-  const { job, strategy, source, destinations } = claimed;
-  const jlog = log.child({ backupJobId: job.id, strategyId: strategy.id, attempt: attempt.attempt });
-  jlog.info({ destinations: destinations.length, source: source.kind }, 'backup started');
-  await publish(db, { orgId: job.orgId, kind: 'BACKUP', id: job.id, status: 'RUNNING', phase: 'dumping', bytesDone: '0' });
+  const { job, strategy, destinations } = claimed;
+  const jobLog = log.child({ backupJobId: job.id, strategyId: strategy.id, attempt: attempt.attempt });
+  jobLog.info({ destinations: destinations.length, source: claimed.source.kind }, 'backup started');
+  await publishJobEvent(db, { orgId: job.orgId, kind: 'BACKUP', id: job.id, status: 'RUNNING', phase: 'dumping', bytesDone: '0' });
 
-  const halt = jobStop(deps.events, 'BACKUP', job.id, attempt.signal, strategy.timeoutSeconds);
-  const { stop, signal } = halt;
+  const stopper = jobStop(deps.events, 'BACKUP', job.id, attempt.signal, strategy.timeoutSeconds);
+  const { signal } = stopper;
   const prefix = runPrefix(job.orgId, strategy.id, job.id);
   const targets: BackupTarget[] = destinations.map((d) => ({ driver: driverFor(d, deps), key: '' }));
   const startedAt = new Date();
   let committed = false;
-  const progress = new JobProgressWriter(db, 'BACKUP', job, deps.progressIntervalMs ?? 500, halt.cancelled);
+  const progress = new JobProgressWriter(db, 'BACKUP', job, deps.progressIntervalMs ?? 500, stopper.cancelled);
   try {
     // A crashed earlier attempt of this job may have left complete objects: start clean.
     await removeRunObjects(targets, prefix);
-    const engine = deps.engineFor(claimed);
-    progress.total = await engine.estimateBytes().catch(() => null);
-    const dataKey = strategy.encrypted ? await organizationDataKey(db, deps.masterKey, job.orgId) : undefined;
-    const run = await engine.start(signal);
-    // A dump that fails after writing some bytes must stop the upload too, not end it "cleanly".
-    let engineError: unknown;
-    const engineDone = run.done.catch((err: unknown) => {
-      engineError = err;
-      // An engine stopped because the pipeline already failed (size limit, destination) reports a
-      // cancel: that is a consequence, and the pipeline's own error is the one to record.
-      if (!(err instanceof CancelledError)) stop(err instanceof Error ? err : new Error(String(err)));
-      return undefined;
-    });
-    // The artifact's name needs the format, which the engine reports only at the end; the
-    // source row already says it (engines echo it back in their result).
-    const format = source.kind === 'POSTGRES' ? source.dumpFormat.toLowerCase() : 'tar';
-    const key = artifactKey(prefix, format, strategy.compression, strategy.encrypted);
-    for (const t of targets) t.key = key;
-    const result = await runBackupPipeline({
-      input: run.stream,
-      compression: strategy.compression,
-      level: strategy.compressionLevel ?? undefined,
-      key: dataKey,
-      destinations: targets,
-      signal: signal,
-      maxBytes: strategy.maxSizeBytes !== null ? Number(strategy.maxSizeBytes) : undefined,
-      progressIntervalMs: 100,
-      onProgress: (p) => progress.update(p.bytesDone),
-    });
-    const engineResult = await engineDone;
-    if (engineResult === undefined || signal.aborted) throw engineError ?? signal.reason;
-
+    const streamed = await streamToDestinations(deps, claimed, { targets, prefix, stopper, progress });
     await progress.phase('verifying');
-    const finishedAt = new Date();
-    const manifest: Manifest = {
-      manifestVersion: 1,
-      orgId: job.orgId,
-      strategy: { id: strategy.id, name: strategy.name },
-      source: { id: source.id, name: source.name, kind: source.kind, hint: source.kind === 'POSTGRES' ? source.connectionHint : source.path },
-      backupJobId: job.id,
-      artifactKey: key,
-      engine: { format: engineResult.format, versions: engineResult.versions },
-      compression: strategy.compression,
-      encryption: dataKey ? { algorithm: 'AES-256-GCM', keyId: dataKey.id, chunked: true } : null,
-      rawBytes: result.rawBytes,
-      storedBytes: result.storedBytes,
-      sha256: result.sha256,
-      rawSha256: result.rawSha256,
-      rowCounts: engineResult.rowCounts,
-      files: engineResult.files,
-      timings: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime() },
-      producer: { name: 'keepsake', node: process.version },
-    };
-    const manifestBytes = serializeManifest(manifest);
-    await Promise.all(
-      targets.map(async (t) => {
-        // Each copy must be there, whole, before the catalog may name it.
-        const head = await t.driver.head(key);
-        if (!head || head.size !== result.storedBytes) {
-          throw new IntegrityError(`${t.driver.kind} destination holds ${head ? head.size : 'no'} bytes of ${result.storedBytes} for ${key}`);
-        }
-        await t.driver.put(manifestKey(prefix), Readable.from([manifestBytes]), { signal: signal });
-      }),
-    );
-    const pointId = await commitRecoveryPoint(db, { job, strategy, source, destinations, manifest, key, prefix, dataKeyId: dataKey?.id ?? null, takenAt: startedAt, finishedAt });
+    const manifest = buildManifest(claimed, streamed, startedAt, new Date());
+    await writeManifests(targets, prefix, manifest, signal);
+    const pointId = await commitRecoveryPoint(db, {
+      job, strategy, source: claimed.source, destinations, manifest, key: streamed.key, prefix,
+      dataKeyId: streamed.dataKeyId, takenAt: startedAt, finishedAt: new Date(manifest.timings.finishedAt),
+    });
     // A cancel that arrived between the upload and the commit is honoured: nothing is kept.
     if (!pointId) throw new CancelledError(new Error('cancelled by request'));
     committed = true;
-    jlog.info({ rawBytes: result.rawBytes, storedBytes: result.storedBytes, ms: manifest.timings.durationMs }, 'backup succeeded');
-    await publish(db, { orgId: job.orgId, kind: 'BACKUP', id: job.id, status: 'SUCCEEDED', phase: null, bytesDone: String(result.rawBytes), percent: 100, etaSeconds: 0 });
+    jobLog.info({ rawBytes: manifest.rawBytes, storedBytes: manifest.storedBytes, ms: manifest.timings.durationMs }, 'backup succeeded');
+    await publishJobEvent(db, { orgId: job.orgId, kind: 'BACKUP', id: job.id, status: 'SUCCEEDED', phase: null, bytesDone: String(manifest.rawBytes), percent: 100, etaSeconds: 0 });
     return { status: 'SUCCEEDED', recoveryPointId: pointId };
   } catch (err) {
     if (committed) throw err; // the point is safe; only a notification failed
-    await removeRunObjects(targets, prefix).catch((cleanupErr: unknown) => jlog.warn({ err: cleanupErr }, 'could not remove the objects of a failed attempt; the sweep will'));
-    return await recordFailure(deps, attempt, job, signal.aborted ? signal.reason : err, jlog);
+    await removeRunObjects(targets, prefix).catch((cleanupErr: unknown) => jobLog.warn({ err: cleanupErr }, 'could not remove the objects of a failed attempt; the sweep will'));
+    return await recordFailure(deps, attempt, job, signal.aborted ? signal.reason : err, jobLog);
   } finally {
-    halt.dispose();
+    stopper.dispose();
     progress.stop();
   }
+}
+
+interface StreamedBackup {
+  key: string;
+  dataKeyId: string | null;
+  pipeline: Awaited<ReturnType<typeof runBackupPipeline>>;
+  engine: EngineResult;
+}
+
+/**
+ * Runs the engine and streams its output through compression, encryption and hashing to every
+ * destination. A dump that fails after writing some bytes stops the upload too (it must not end
+ * "cleanly"), and a failing upload stops the engine.
+ */
+async function streamToDestinations(
+  deps: BackupRunDeps,
+  claimed: ClaimedBackup,
+  run: { targets: BackupTarget[]; prefix: string; stopper: JobStop; progress: JobProgressWriter },
+): Promise<StreamedBackup> {
+  const { job, strategy, source } = claimed;
+  const { signal, stop } = run.stopper;
+  const engine = deps.engineFor(claimed);
+  run.progress.total = await engine.estimateBytes().catch(() => null);
+  const dataKey = strategy.encrypted ? await organizationDataKey(deps.db, deps.masterKey, job.orgId) : undefined;
+  const started = await engine.start(signal);
+  let engineError: unknown;
+  const engineDone = started.done.catch((err: unknown) => {
+    engineError = err;
+    // An engine stopped because the pipeline already failed (size limit, destination) reports a
+    // cancel: that is a consequence, and the pipeline's own error is the one to record.
+    if (!(err instanceof CancelledError)) stop(err instanceof Error ? err : new Error(String(err)));
+    return undefined;
+  });
+  // The artifact's name needs the format, which the engine reports only at the end; the
+  // source row already says it (engines echo it back in their result).
+  const format = source.kind === 'POSTGRES' ? source.dumpFormat.toLowerCase() : 'tar';
+  const key = artifactKey(run.prefix, format, strategy.compression, strategy.encrypted);
+  for (const t of run.targets) t.key = key;
+  const pipeline = await runBackupPipeline({
+    input: started.stream,
+    compression: strategy.compression,
+    level: strategy.compressionLevel ?? undefined,
+    key: dataKey,
+    destinations: run.targets,
+    signal,
+    maxBytes: strategy.maxSizeBytes !== null ? Number(strategy.maxSizeBytes) : undefined,
+    progressIntervalMs: 100,
+    onProgress: (p) => run.progress.update(p.bytesDone),
+  });
+  const engineResult = await engineDone;
+  if (engineResult === undefined || signal.aborted) throw engineError ?? signal.reason;
+  return { key, dataKeyId: dataKey?.id ?? null, pipeline, engine: engineResult };
+}
+
+/** What the run wrote, as the manifest beside each copy (enough to rebuild the catalog). */
+function buildManifest(claimed: ClaimedBackup, streamed: StreamedBackup, startedAt: Date, finishedAt: Date): Manifest {
+  const { job, strategy, source } = claimed;
+  const { pipeline, engine } = streamed;
+  return {
+    manifestVersion: 1,
+    orgId: job.orgId,
+    strategy: { id: strategy.id, name: strategy.name },
+    source: { id: source.id, name: source.name, kind: source.kind, hint: source.kind === 'POSTGRES' ? source.connectionHint : source.path },
+    backupJobId: job.id,
+    artifactKey: streamed.key,
+    engine: { format: engine.format, versions: engine.versions },
+    compression: strategy.compression,
+    encryption: streamed.dataKeyId ? { algorithm: 'AES-256-GCM', keyId: streamed.dataKeyId, chunked: true } : null,
+    rawBytes: pipeline.rawBytes,
+    storedBytes: pipeline.storedBytes,
+    sha256: pipeline.sha256,
+    rawSha256: pipeline.rawSha256,
+    rowCounts: engine.rowCounts,
+    files: engine.files,
+    timings: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime() },
+    producer: { name: 'keepsake', node: process.version },
+  };
+}
+
+/** Each copy must be there, whole, before the catalog may name it; then its manifest goes beside it. */
+async function writeManifests(targets: BackupTarget[], prefix: string, manifest: Manifest, signal: AbortSignal): Promise<void> {
+  const bytes = serializeManifest(manifest);
+  await Promise.all(
+    targets.map(async (t) => {
+      const head = await t.driver.head(manifest.artifactKey);
+      if (!head || head.size !== manifest.storedBytes) {
+        throw new IntegrityError(`${t.driver.kind} destination holds ${head ? head.size : 'no'} bytes of ${manifest.storedBytes} for ${manifest.artifactKey}`);
+      }
+      await t.driver.put(manifestKey(prefix), Readable.from([bytes]), { signal });
+    }),
+  );
 }
 
 /** Deletes every object this run may have written at every destination (idempotent). */
@@ -184,33 +217,33 @@ interface CommitArgs extends Pick<ClaimedBackup, 'job' | 'strategy' | 'source' |
 }
 
 /** The point, its artifacts, the job's success and the audit event: all or nothing. Null if the job was cancelled meanwhile. */
-async function commitRecoveryPoint(db: Db, a: CommitArgs): Promise<string | null> {
-  return withTenant(db, a.job.orgId, async (tx) => {
-    const current = await tx.backupJob.findFirst({ where: { id: a.job.id, orgId: a.job.orgId }, select: { cancelRequestedAt: true, status: true } });
+async function commitRecoveryPoint(db: Db, commit: CommitArgs): Promise<string | null> {
+  return withTenant(db, commit.job.orgId, async (tx) => {
+    const current = await tx.backupJob.findFirst({ where: { id: commit.job.id, orgId: commit.job.orgId }, select: { cancelRequestedAt: true, status: true } });
     if (!current || current.cancelRequestedAt || current.status !== 'RUNNING') return null;
-    const m = a.manifest;
+    const m = commit.manifest;
     const point = await tx.recoveryPoint.create({
       data: {
-        orgId: a.job.orgId, strategyId: a.strategy.id, sourceId: a.source.id, backupJobId: a.job.id, sourceKind: a.source.kind,
-        format: m.engine.format, compression: m.compression, encrypted: m.encryption !== null, keyId: a.dataKeyId,
-        rawBytes: BigInt(m.rawBytes), storedBytes: BigInt(m.storedBytes), sha256: m.sha256, manifest: m as object, takenAt: a.takenAt,
+        orgId: commit.job.orgId, strategyId: commit.strategy.id, sourceId: commit.source.id, backupJobId: commit.job.id, sourceKind: commit.source.kind,
+        format: m.engine.format, compression: m.compression, encrypted: m.encryption !== null, keyId: commit.dataKeyId,
+        rawBytes: BigInt(m.rawBytes), storedBytes: BigInt(m.storedBytes), sha256: m.sha256, manifest: m as object, takenAt: commit.takenAt,
         // The policy as it is at commit time decides when this point may go (and when a lock lets it).
-        expiresAt: await expiryForStrategy(tx, a.job.orgId, a.strategy.retentionPolicyId, a.takenAt),
+        expiresAt: await expiryForStrategy(tx, commit.job.orgId, commit.strategy.retentionPolicyId, commit.takenAt),
         artifacts: {
-          create: a.destinations.map((d) => ({
-            orgId: a.job.orgId, destinationId: d.id, key: a.key, manifestKey: manifestKey(a.prefix), sizeBytes: BigInt(m.storedBytes), sha256: m.sha256,
+          create: commit.destinations.map((d) => ({
+            orgId: commit.job.orgId, destinationId: d.id, key: commit.key, manifestKey: manifestKey(commit.prefix), sizeBytes: BigInt(m.storedBytes), sha256: m.sha256,
           })),
         },
       },
     });
     await tx.backupJob.update({
-      where: { id: a.job.id },
-      data: { status: 'SUCCEEDED', phase: null, bytesDone: BigInt(m.rawBytes), bytesTotal: BigInt(m.rawBytes), percent: 100, etaSeconds: 0, finishedAt: a.finishedAt, error: null, errorCode: null },
+      where: { id: commit.job.id },
+      data: { status: 'SUCCEEDED', phase: null, bytesDone: BigInt(m.rawBytes), bytesTotal: BigInt(m.rawBytes), percent: 100, etaSeconds: 0, finishedAt: commit.finishedAt, error: null, errorCode: null },
     });
-    await tx.destination.updateMany({ where: { id: { in: a.destinations.map((d) => d.id) }, orgId: a.job.orgId }, data: { usedBytes: { increment: BigInt(m.storedBytes) } } });
-    await recordAudit(tx, systemScope(a.job.orgId, 'backup-worker'), {
+    await tx.destination.updateMany({ where: { id: { in: commit.destinations.map((d) => d.id) }, orgId: commit.job.orgId }, data: { usedBytes: { increment: BigInt(m.storedBytes) } } });
+    await recordAudit(tx, systemScope(commit.job.orgId, 'backup-worker'), {
       action: 'backup.succeeded', resourceType: 'RecoveryPoint', resourceId: point.id,
-      after: { backupJobId: a.job.id, strategyId: a.strategy.id, storedBytes: m.storedBytes, sha256: m.sha256, destinations: a.destinations.map((d) => d.id) },
+      after: { backupJobId: commit.job.id, strategyId: commit.strategy.id, storedBytes: m.storedBytes, sha256: m.sha256, destinations: commit.destinations.map((d) => d.id) },
     });
     return point.id;
   });
@@ -225,7 +258,7 @@ async function recordFailure(deps: BackupRunDeps, attempt: BackupAttempt, job: C
       await recordAudit(tx, systemScope(job.orgId, 'backup-worker'), { action: 'backup.cancelled', resourceType: 'BackupJob', resourceId: job.id });
     });
     log.info('backup cancelled');
-    await publish(deps.db, { orgId: job.orgId, kind: 'BACKUP', id: job.id, status: 'CANCELLED', phase: null });
+    await publishJobEvent(deps.db, { orgId: job.orgId, kind: 'BACKUP', id: job.id, status: 'CANCELLED', phase: null });
     return { status: 'CANCELLED' };
   }
   const retry = shouldRetry('BACKUP', failure, attempt.retriesLeft);
@@ -241,10 +274,6 @@ async function recordFailure(deps: BackupRunDeps, attempt: BackupAttempt, job: C
     }
   });
   log.warn({ code, err: message, retry }, 'backup failed');
-  await publish(deps.db, { orgId: job.orgId, kind: 'BACKUP', id: job.id, status: retry ? 'QUEUED' : 'FAILED', phase: retry ? 'retrying' : null, error: message });
+  await publishJobEvent(deps.db, { orgId: job.orgId, kind: 'BACKUP', id: job.id, status: retry ? 'QUEUED' : 'FAILED', phase: retry ? 'retrying' : null, error: message });
   return { status: 'FAILED', retry, code, message };
-}
-
-function publish(db: Db, event: Omit<JobEvent, 'at'>): Promise<void> {
-  return publishJobEvent(db, event);
 }
