@@ -141,6 +141,61 @@ async function openSession(client: pg.Client, conn: SourceConnection, pgDumpVers
   return { client, serverVersion: rows[0]!.version, snapshot, tables, watchDisconnect };
 }
 
+/** The first failure of a run (pg_dump, a count, the tar) stops every other part of it. */
+function firstFailure(signal: AbortSignal) {
+  const internal = new AbortController();
+  let firstError: unknown;
+  return {
+    runSignal: AbortSignal.any([signal, internal.signal]),
+    fail(err: unknown) {
+      if (firstError === undefined) firstError = err;
+      internal.abort(err);
+    },
+    /** What the run reports: the caller's cancel, else the first failure, else `err`. */
+    finalError: (err: unknown) => (signal.aborted ? cancelledFrom(signal) : (firstError ?? err)),
+  };
+}
+
+/**
+ * The dump as one stream. Plain, custom and tar formats come from pg_dump's stdout, whose end is
+ * held back until `complete` settles (when pg_dump dies its stdout just ends, and a consumer must
+ * not mistake that for a complete dump). The directory format is packed as a tar afterwards.
+ */
+function dumpOutput(stdout: Readable | null, dumpDir: string | undefined, runSignal: AbortSignal, complete: () => Promise<unknown>) {
+  if (stdout) {
+    const gate = new Transform({
+      transform: (chunk, _enc, cb) => cb(null, chunk),
+      flush: (cb) => void complete().then(() => cb(), (err: unknown) => cb(err as Error)),
+    });
+    pipeline(stdout, gate).catch(() => undefined); // failures surface through `gate` and `done`
+    return { out: gate as Readable, tarInto: undefined };
+  }
+  const tarInto = async (target: PassThrough) => {
+    const root = await realpath(dumpDir!);
+    const packed = packTree(root, await walkTree(root, () => false, runSignal), runSignal);
+    await pipeline(packed.stream, target);
+    return packed.done;
+  };
+  return { out: new PassThrough() as Readable, tarInto };
+}
+
+/**
+ * Errors reach the consumer's pipeline and `done`; a consumer that already went away must not
+ * turn the stream's 'error' event into an uncaught exception. The caller's cancel destroys the
+ * stream, and a consumer that gives up (its pipeline failed) stops pg_dump too. Returns the
+ * remover of the cancel listener.
+ */
+function guardOutput(out: Readable, signal: AbortSignal, fail: (err: unknown) => void): () => void {
+  out.on('error', () => undefined);
+  const onAbort = () => out.destroy(cancelledFrom(signal));
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
+  out.once('close', () => {
+    if (!out.readableEnded) fail(new CancelledError(new Error('the backup stream was closed before the dump completed')));
+  });
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
 async function runDump(
   opts: PostgresEngineOptions,
   conn: SourceConnection,
@@ -150,15 +205,7 @@ async function runDump(
   signal: AbortSignal,
 ): Promise<EngineRun> {
   const { client } = session;
-  // The first failure (pg_dump, a count, the tar) stops everything else through `internal`.
-  const internal = new AbortController();
-  const runSignal = AbortSignal.any([signal, internal.signal]);
-  let firstError: unknown;
-  const fail = (err: unknown) => {
-    if (firstError === undefined) firstError = err;
-    internal.abort(err);
-  };
-  const finalError = (err: unknown) => (signal.aborted ? cancelledFrom(signal) : (firstError ?? err));
+  const { runSignal, fail, finalError } = firstFailure(signal);
   let clientEnded: Promise<void> | undefined;
   // Closing the connection also interrupts a running count(*).
   const endClient = () => (clientEnded ??= client.end().catch(() => undefined));
@@ -183,37 +230,8 @@ async function runDump(
   const counts = countRows(client, session.tables).catch((err: unknown) => {
     throw sourceError(err, conn, 'counting rows in');
   });
-
-  let out: Readable;
-  let tarInto: ((out: PassThrough) => Promise<number>) | undefined;
-  if (tool.stdout) {
-    // Hold back the end of the stream until pg_dump exited 0 and the counts are in: when pg_dump
-    // dies, its stdout just ends, and a consumer must not mistake that for a complete dump.
-    const gate = new Transform({
-      transform: (chunk, _enc, cb) => cb(null, chunk),
-      flush: (cb) => void completion.then(() => cb(), (err: unknown) => cb(err as Error)),
-    });
-    pipeline(tool.stdout, gate).catch(() => undefined); // failures surface through `gate` and `done`
-    out = gate;
-  } else {
-    out = new PassThrough();
-    tarInto = async (target) => {
-      const root = await realpath(dumpDir!);
-      const packed = packTree(root, await walkTree(root, () => false, runSignal), runSignal);
-      await pipeline(packed.stream, target);
-      return packed.done;
-    };
-  }
-  // Errors reach the consumer's pipeline and `done`; a consumer that already went away must not
-  // turn the stream's 'error' event into an uncaught exception.
-  out.on('error', () => undefined);
-  const onAbort = () => out.destroy(cancelledFrom(signal));
-  signal.addEventListener('abort', onAbort, { once: true });
-  if (signal.aborted) onAbort();
-  // A consumer that gives up (its pipeline failed) stops pg_dump too, whatever it is doing.
-  out.once('close', () => {
-    if (!out.readableEnded) fail(new CancelledError(new Error('the backup stream was closed before the dump completed')));
-  });
+  const { out, tarInto } = dumpOutput(tool.stdout ?? null, dumpDir, runSignal, () => completion);
+  const unguard = guardOutput(out, signal, fail);
 
   const completion = (async (): Promise<EngineResult> => {
     const watch = <T>(p: Promise<T>) => p.catch((err: unknown) => (fail(err), Promise.reject(err)));
@@ -231,7 +249,7 @@ async function runDump(
       await Promise.allSettled([tool.exit, counts]);
       await endClient();
       if (tmp) await rm(tmp, { recursive: true, force: true });
-      signal.removeEventListener('abort', onAbort);
+      unguard();
     }
   })();
   completion.catch((err: unknown) => out.destroy(err as Error));
