@@ -56,7 +56,12 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   // pg-boss refuses heartbeats under 10 s.
   JOB_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(3600).default(30),
-  SEED_DEMO: bool.default(true),
+  SEED_DEMO: bool.optional(),
+  DB_POOL_MAX: z.coerce.number().int().min(2).max(500).default(10),
+  WORKER_DB_POOL_MAX: z.coerce.number().int().min(2).max(500).default(5),
+  DB_POOL_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  ORG_MAX_CONCURRENT_OPERATIONS: z.coerce.number().int().min(1).max(500).default(4),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -97,6 +102,19 @@ export interface AppConfig {
   /** On SIGINT/SIGTERM, how long running jobs may finish before they are handed back to the queue. */
   shutdownGraceSeconds: number;
   seedDemo: boolean;
+  /** Database pools and limits of GraphQL operations (one tenant transaction per operation). */
+  database: {
+    /** Connections of the API's pool (authentication, operations, mutations). */
+    apiPoolMax: number;
+    /** Connections of the workers' own pool (a busy API never starves a backup of its writes, nor the reverse). */
+    workerPoolMax: number;
+    /** How long an operation waits for its organization's turn and for a connection before a retryable SERVER_BUSY. */
+    poolWaitMs: number;
+    /** statement_timeout of every API statement. */
+    statementTimeoutMs: number;
+    /** Operations of one organization holding a connection at once, per API process. */
+    orgMaxConcurrentOperations: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -158,6 +176,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     jobHeartbeatSeconds: e.JOB_HEARTBEAT_SECONDS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     metricsToken: e.METRICS_TOKEN,
-    seedDemo: e.SEED_DEMO,
+    seedDemo: e.SEED_DEMO ?? !production,
+    database: {
+      apiPoolMax: e.DB_POOL_MAX,
+      workerPoolMax: e.WORKER_DB_POOL_MAX,
+      poolWaitMs: e.DB_POOL_WAIT_MS,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      orgMaxConcurrentOperations: e.ORG_MAX_CONCURRENT_OPERATIONS,
+    },
   };
 }

@@ -24,7 +24,12 @@ export async function createServices(config: AppConfig, log: Logger, databaseUrl
   );
   // Every connection a worker makes for a tenant goes through this policy (src/backup/outbound.ts).
   configureOutbound(new OutboundPolicy(config.outbound));
-  const db = createDb(databaseUrl, dbOptions);
+  const db = createDb(databaseUrl, {
+    max: config.database.apiPoolMax,
+    connectionTimeoutMs: config.database.poolWaitMs,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    ...dbOptions,
+  });
   const boss = await startBoss(databaseUrl, { superviseSeconds: config.queueSuperviseSeconds, heartbeatSeconds: config.jobHeartbeatSeconds });
   boss.on('error', (err) => log.error({ err }, 'queue error'));
   const events = new EventBus(databaseUrl, log);

@@ -8,7 +8,7 @@ import { isUuid } from './uuid';
 
 export type Tx = Prisma.TransactionClient;
 
-function assertOrgId(orgId: string): void {
+export function assertOrgId(orgId: string): void {
   // A malformed id would make the ::uuid cast in the policies fail; reject it up front.
   if (!isUuid(orgId)) throw new Error(`invalid organization id for tenant context`);
 }
@@ -25,9 +25,18 @@ export async function withTenant<T>(db: Db, orgId: string, fn: (tx: Tx) => Promi
   );
 }
 
+/** Runs a read in a tenant transaction: a fresh one (tenantRead) or an operation's session. */
+export type TenantRead = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
+
+/** A TenantRead that opens its own transaction for each call. */
+export function tenantRead(db: Db, orgId: string): TenantRead {
+  return (fn) => withTenant(db, orgId, fn);
+}
+
 /**
  * A client whose every single query runs in its own short transaction as the tenant.
- * GraphQL reads (Pothos' prisma plugin) use it, so nested selections are isolated too.
+ * Subscriptions use it (one short transaction per event's reads); queries and mutations use one
+ * session for the whole operation instead (tenant-session.ts).
  */
 export function tenantClient(db: Db, orgId: string) {
   assertOrgId(orgId);

@@ -3,9 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { AuthError } from '../auth/jwt';
 import { AuthenticationError, authenticate } from '../auth/viewer';
-import { tenantClient } from '../db/context';
+import { tenantClient, tenantRead } from '../db/context';
 import type { AppServices } from '../services';
 import type { GraphQLContext } from './context';
+import { busyError } from './operation-session';
 
 export interface ContextInput {
   authorization?: string | null;
@@ -34,6 +35,11 @@ export async function buildContext(app: AppServices, input: ContextInput): Promi
       log.info({ reason: err.message }, 'authentication rejected');
       throw new GraphQLError(`Authentication failed: ${err.message}`, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 }, requestId } });
     }
+    const busy = busyError(err, err);
+    if (busy) {
+      log.warn({ err }, 'authentication refused for capacity');
+      throw new GraphQLError(busy.message, { extensions: { ...busy.extensions, http: { status: 503, headers: { 'retry-after': '1' } }, requestId } });
+    }
     log.error({ err }, 'authentication could not be completed');
     throw new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 }, requestId } });
   }
@@ -43,7 +49,10 @@ export async function buildContext(app: AppServices, input: ContextInput): Promi
     log,
     requestId,
     viewer,
+    // Per-statement transactions until an operation starts: the operation-session plugin then
+    // gives queries and mutations one session each (subscriptions keep these).
     db: viewer ? tenantClient(app.db, viewer.orgId) : null,
+    read: viewer ? tenantRead(app.db, viewer.orgId) : null,
     scope: viewer
       ? { orgId: viewer.orgId, meta, actor: { type: viewer.kind, id: viewer.userId ?? viewer.apiKeyId, label: viewer.label, role: viewer.role } }
       : null,

@@ -9,6 +9,7 @@ import { buildContext, requestIdFrom } from '../graphql/context-factory';
 import type { GraphQLContext } from '../graphql/context';
 import { useNulGuard } from './nul-guard';
 import { DomainError } from '../domain/errors';
+import { busyError, statementTimeoutError, useOperationSessions } from '../graphql/operation-session';
 
 export type KeepsakeYoga = YogaServerInstance<{ req?: IncomingMessage; connectionParams?: Record<string, unknown> }, GraphQLContext>;
 
@@ -44,6 +45,8 @@ export function createGraphQLHandler(app: AppServices, schema: GraphQLSchema): K
         if (original instanceof DomainError) {
           return new GraphQLError(original.message, { nodes: error instanceof GraphQLError ? error.nodes : undefined, path: error instanceof GraphQLError ? error.path : undefined, extensions: { code: original.code } });
         }
+        const capacity = busyError(original, error) ?? statementTimeoutError(original, error);
+        if (capacity) return capacity;
         const requestId = (error instanceof GraphQLError && (error.extensions?.requestId as string)) || undefined;
         app.log.error({ err: original, requestId }, 'unexpected error');
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}) } });
@@ -51,6 +54,7 @@ export function createGraphQLHandler(app: AppServices, schema: GraphQLSchema): K
     },
     plugins: [
       useNulGuard(),
+      useOperationSessions(app),
       <Plugin<GraphQLContext>>{
         onRequest({ request }) {
           requestIds.set(request, requestIdFrom(request.headers.get('x-request-id')));
@@ -69,6 +73,10 @@ export function createGraphQLHandler(app: AppServices, schema: GraphQLSchema): K
                 if (!e.originalError || e.originalError instanceof GraphQLError) continue;
                 if (e.originalError instanceof DomainError) {
                   ctx.log.info({ code: e.originalError.code, path: e.path }, e.originalError.message);
+                  continue;
+                }
+                if (busyError(e.originalError, e) || statementTimeoutError(e.originalError, e)) {
+                  ctx.log.warn({ err: e.originalError, path: e.path }, 'operation refused for capacity');
                   continue;
                 }
                 ctx.log.error({ err: e.originalError, path: e.path }, 'resolver failed');

@@ -8,6 +8,7 @@ import { registerRetention } from './workers/retention';
 import { registerSchedulerTick } from './workers/scheduler-tick';
 import { registerSweep } from './workers/sweep';
 import { queues } from '../queue/queues';
+import { createDb } from '../db/client';
 
 export interface Workers {
   /**
@@ -19,7 +20,11 @@ export interface Workers {
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
 
-export async function startWorkers(app: AppServices): Promise<Workers> {
+export async function startWorkers(api: AppServices): Promise<Workers> {
+  // Workers get their own pool: the API under load must not make a backup wait for connections,
+  // nor a busy worker make dashboards fail.
+  const db = createDb(api.databaseUrl, { max: api.config.database.workerPoolMax });
+  const app: AppServices = { ...api, db };
   const stopBackup = await registerBackupWorker(app);
   const stopRestore = await registerRestoreWorker(app);
   await registerDeadLetters(app);
@@ -33,6 +38,7 @@ export async function startWorkers(app: AppServices): Promise<Workers> {
       // Waits for every handler still running, aborted ones included.
       await Promise.all([stopBackup(), stopRestore(), stopVerify()]);
       for (const q of [queues.backupDead, queues.restoreDead, queues.schedulerTick, queues.sweep, queues.retention]) await app.boss.offWork(q.name).catch(() => undefined);
+      await db.$disconnect();
     },
   };
 }

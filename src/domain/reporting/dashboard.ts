@@ -1,6 +1,5 @@
 // What dashboards ask about an organization's backups: health and statistics.
-import type { Db } from '../../db/client';
-import { withTenant } from '../../db/context';
+import type { TenantRead } from '../../db/context';
 import { NotFoundError } from '../errors';
 import { RUNNING_JOB_STATUSES } from '../jobs-control/statuses';
 
@@ -16,8 +15,9 @@ export function startOfDayIn(now: Date, timeZone: string): Date {
   return new Date(Date.UTC(+parts.year!, +parts.month! - 1, +parts.day!) - offset);
 }
 
-export async function backupHealth(db: Db, orgId: string, now: Date) {
-  return withTenant(db, orgId, async (tx) => {
+/** `read` runs in a tenant transaction: the GraphQL operation's session, or tenantRead(db, orgId). */
+export async function backupHealth(read: TenantRead, orgId: string, now: Date) {
+  return read(async (tx) => {
     const org = await tx.organization.findUniqueOrThrow({ where: { id: orgId }, select: { timeZone: true } });
     const midnight = startOfDayIn(now, org.timeZone);
     const [lastOk, scheduledJobs, missedToday, missed24h, running, next, failing] = await Promise.all([
@@ -47,8 +47,8 @@ export async function backupHealth(db: Db, orgId: string, now: Date) {
   });
 }
 
-export async function backupStats(db: Db, orgId: string, strategyId?: string) {
-  return withTenant(db, orgId, async (tx) => {
+export async function backupStats(read: TenantRead, orgId: string, strategyId?: string) {
+  return read(async (tx) => {
     // A strategy id of another organization (or none) reads as not found, never as empty stats.
     if (strategyId && !(await tx.strategy.findFirst({ where: { id: strategyId, orgId }, select: { id: true } }))) {
       throw new NotFoundError('Strategy');

@@ -126,7 +126,7 @@ builder.queryFields((t) => ({
   backupHealth: t.field({
     type: HealthRef,
     authScopes: { member: true },
-    resolve: (_root, _args, ctx) => backupHealth(ctx.app.db, ctx.viewer!.orgId, new Date()),
+    resolve: (_root, _args, ctx) => backupHealth(ctx.read!, ctx.viewer!.orgId, new Date()),
   }),
   backupStats: t.field({
     type: StatsRef,
@@ -136,7 +136,7 @@ builder.queryFields((t) => ({
     args: { strategyId: t.arg.id({ required: false }) },
     resolve: async (_root, args, ctx) => {
       try {
-        return await backupStats(ctx.app.db, ctx.viewer!.orgId, args.strategyId ? decodeId(String(args.strategyId), 'Strategy', ['strategyId']) : undefined);
+        return await backupStats(ctx.read!, ctx.viewer!.orgId, args.strategyId ? decodeId(String(args.strategyId), 'Strategy', ['strategyId']) : undefined);
       } catch (err) {
         if (err instanceof NotFoundError) return null;
         throw err;
