@@ -62,6 +62,11 @@ const EnvSchema = z.object({
   DB_POOL_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   ORG_MAX_CONCURRENT_OPERATIONS: z.coerce.number().int().min(1).max(500).default(4),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(10_000),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(3).max(100).default(12),
+  GRAPHQL_MAX_BREADTH: z.coerce.number().int().min(10).default(300),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(1).default(30),
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).default(3000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -114,6 +119,17 @@ export interface AppConfig {
     statementTimeoutMs: number;
     /** Operations of one organization holding a connection at once, per API process. */
     orgMaxConcurrentOperations: number;
+  };
+  /** What one GraphQL document may ask for before anything runs (src/graphql/builder.ts, src/http/yoga.ts). */
+  limits: {
+    /** Cost: each field 1, times the rows of every list or connection above it. */
+    maxCost: number;
+    maxDepth: number;
+    /** Fields selected in the whole document. */
+    maxBreadth: number;
+    maxAliases: number;
+    /** Lexer tokens of the document (a 2 MB document is refused before it is parsed). */
+    maxTokens: number;
   };
 }
 
@@ -184,5 +200,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
       orgMaxConcurrentOperations: e.ORG_MAX_CONCURRENT_OPERATIONS,
     },
+    limits: { maxCost: e.GRAPHQL_MAX_COST, maxDepth: e.GRAPHQL_MAX_DEPTH, maxBreadth: e.GRAPHQL_MAX_BREADTH, maxAliases: e.GRAPHQL_MAX_ALIASES, maxTokens: e.GRAPHQL_MAX_TOKENS },
   };
 }

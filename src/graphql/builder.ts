@@ -1,11 +1,12 @@
 // Plugins, scalars and shared configuration only; types live in one folder per domain.
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
-import { GraphQLError, GraphQLScalarType, Kind, isObjectType, type GraphQLSchema } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind, getNullableType, isListType, isObjectType, type GraphQLSchema } from 'graphql';
 import type PrismaTypes from '../db/generated/pothos-types';
 import { getDatamodel } from '../db/generated/pothos-types';
 import type { Db } from '../db/client';
@@ -33,6 +34,28 @@ function isNodeTypeName(schema: GraphQLSchema, name: string): boolean {
   return isObjectType(type) && type.getInterfaces().some((i) => i.name === 'Node');
 }
 
+/** Rows a connection returns when the caller gives no `first`/`last` (relay plugin's default). */
+const DEFAULT_PAGE = 20;
+/** Lists without a size argument (a strategy's destinations, a point's artifacts) count as this many. */
+const UNSIZED_LIST = 5;
+
+/**
+ * Each field costs 1, and what is selected below a list or connection costs once per row it can
+ * return: `first`/`last` when given, the default page size or UNSIZED_LIST otherwise. A nested
+ * `recoveryPoints(first: 100) { … strategy { recoveryPoints(first: 100) … } }` therefore costs
+ * 100 × 100 × its fields, which is what the database would be asked for.
+ */
+function fieldCost(args: Record<string, unknown>, name: string, type: Parameters<typeof getNullableType>[0]) {
+  const size = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : null;
+  const named = getNullableType(type);
+  if (size !== null) return { field: 1, multiplier: Math.max(1, size) };
+  // A connection's edges are its rows, already counted by the connection's page size.
+  if (name === 'edges') return { field: 1, multiplier: 1 };
+  if (isListType(named)) return { field: 1, multiplier: UNSIZED_LIST };
+  if (isObjectType(named) && named.name.endsWith('Connection')) return { field: 1, multiplier: DEFAULT_PAGE };
+  return { field: 1, multiplier: 1 };
+}
+
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   PrismaTypes: PrismaTypes;
@@ -48,7 +71,17 @@ export const builder = new SchemaBuilder<{
 }>({
   defaultFieldNullability: false,
   // errors before scope-auth so that a forbidden mutation returns a typed ForbiddenError.
-  plugins: [ErrorsPlugin, ScopeAuthPlugin, RelayPlugin, ValidationPlugin, PrismaPlugin],
+  plugins: [ErrorsPlugin, ScopeAuthPlugin, RelayPlugin, ValidationPlugin, PrismaPlugin, ComplexityPlugin],
+  // What a query may cost before anything runs (README "Query limits"; GRAPHQL_MAX_* settings).
+  complexity: {
+    fieldComplexity: (args, _ctx, field) => fieldCost(args, field.name, field.type),
+    limit: (ctx) => ({ complexity: ctx.app.config.limits.maxCost, depth: ctx.app.config.limits.maxDepth, breadth: ctx.app.config.limits.maxBreadth }),
+    complexityError: (kind, result) =>
+      new GraphQLError(
+        `Query ${kind.toLowerCase()} ${result[kind.toLowerCase() as 'complexity' | 'depth' | 'breadth']} exceeds the limit of ${result[`max${kind}` as 'maxComplexity' | 'maxDepth' | 'maxBreadth']}; ask for fewer items or fields at once`,
+        { extensions: { code: 'QUERY_TOO_COMPLEX', limit: kind.toLowerCase(), ...result } },
+      ),
+  },
   scopeAuth: {
     // Check a subscription's scopes when it starts, not only per event: its `subscribe` reads the
     // viewer, and a caller without the right must get the typed refusal, not a crash.

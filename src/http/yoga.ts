@@ -9,6 +9,7 @@ import { buildContext, requestIdFrom } from '../graphql/context-factory';
 import type { GraphQLContext } from '../graphql/context';
 import { useNulGuard } from './nul-guard';
 import { DomainError } from '../domain/errors';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { busyError, statementTimeoutError, useOperationSessions } from '../graphql/operation-session';
 
 export type KeepsakeYoga = YogaServerInstance<{ req?: IncomingMessage; connectionParams?: Record<string, unknown> }, GraphQLContext>;
@@ -53,6 +54,16 @@ export function createGraphQLHandler(app: AppServices, schema: GraphQLSchema): K
       },
     },
     plugins: [
+      // Refused before parsing or running: too many tokens (a 2 MB document), aliases (5,000 copies
+      // of a database field) or directives. Cost, depth and breadth: the complexity plugin (builder.ts).
+      EnvelopArmorPlugin({
+        maxTokens: { n: app.config.limits.maxTokens },
+        maxAliases: { n: app.config.limits.maxAliases },
+        maxDirectives: { n: 20 },
+        maxDepth: { enabled: false },
+        costLimit: { enabled: false },
+        blockFieldSuggestion: { enabled: false },
+      }),
       useNulGuard(),
       useOperationSessions(app),
       <Plugin<GraphQLContext>>{
