@@ -1,6 +1,7 @@
 // `npm run bench` runs every benchmark; `npm run bench -- progress` (or `backup`, `restore`) runs one.
 // Benchmarks print ratios and percentiles measured in the same run; nothing here is a timed
 // assertion, and the exit code is 0 even when a target is missed (the table says so).
+import { runApiLoad } from './api-load';
 import { runBackupOverhead } from './backup-overhead';
 import { runProgressLatency } from './progress-latency';
 import { runRestoreOverhead } from './restore-overhead';
@@ -10,6 +11,7 @@ const BENCHES: Record<string, { about: string; run: () => Promise<SummaryRow[]> 
   backup: { about: 'backup pipeline vs pg_dump on a generated database (BENCH_DB_GB, BENCH_RUNS)', run: runBackupOverhead },
   // After backup: it reuses the database backup generates (and fails fast without it).
   restore: { about: 'our restore (verify, decrypt, decompress, pg_restore) vs raw pg_restore (BENCH_DB_GB, BENCH_RUNS)', run: runRestoreOverhead },
+  api: { about: 'the API under load with autocannon: dashboard vs { __typename }, one tenant vs another attacking (BENCH_SECONDS, BENCH_CONNECTIONS)', run: runApiLoad },
   progress: { about: 'worker publish → graphql-ws subscriber latency (BENCH_EVENTS, BENCH_RATE)', run: runProgressLatency },
 };
 
