@@ -61,3 +61,19 @@ export async function authenticate(app: AppServices, authorization: string | nul
   const token = match[1]!;
   return token.startsWith('ks_') ? viewerFromApiKey(app, token) : viewerFromJwt(app, token);
 }
+
+/**
+ * Whether the access a viewer was authenticated with still holds: the membership still exists,
+ * the API key is neither revoked nor expired. One indexed lookup, for long-lived operations
+ * (subscriptions) that must end when the access does, whichever process removed it.
+ */
+export async function viewerStillValid(app: AppServices, viewer: Viewer): Promise<boolean> {
+  return withSystem(app.db, 'recheck-viewer', async (tx) => {
+    if (viewer.kind === 'API_KEY') {
+      const key = await tx.apiKey.findUnique({ where: { id: viewer.apiKeyId! }, select: { orgId: true, revokedAt: true, expiresAt: true } });
+      return !!key && key.orgId === viewer.orgId && !key.revokedAt && (!key.expiresAt || key.expiresAt.getTime() > Date.now());
+    }
+    const membership = await tx.membership.findFirst({ where: { userId: viewer.userId!, orgId: viewer.orgId }, select: { id: true } });
+    return !!membership;
+  });
+}

@@ -8,6 +8,36 @@ import { decodeId } from '../ids';
 import { BackupJobRef } from './types';
 import { RecoveryJobRef } from '../restores/types';
 import type { GraphQLContext } from '../context';
+import { viewerStillValid } from '../../auth/viewer';
+
+/**
+ * Ends a subscription as soon as the viewer's access ends (member removed, API key revoked or
+ * expired): the access is re-checked before each event is delivered, so it holds across API
+ * processes whoever removed the access. The event that finds it gone is not delivered.
+ */
+function whileAuthorized(ctx: GraphQLContext, source: AsyncIterableIterator<JobEvent>): AsyncIterableIterator<JobEvent> {
+  const viewer = ctx.viewer!;
+  const iterator: AsyncIterableIterator<JobEvent> = {
+    [Symbol.asyncIterator]: () => iterator,
+    next: async () => {
+      const item = await source.next();
+      if (item.done) return item;
+      const valid = await viewerStillValid(ctx.app, viewer).catch((err: unknown) => {
+        ctx.log.warn({ err }, 'could not re-check a subscriber; ending the subscription');
+        return false;
+      });
+      if (valid) return item;
+      ctx.log.info({ viewer: viewer.label }, 'access ended: closing the subscription');
+      await source.return?.();
+      return { value: undefined, done: true };
+    },
+    return: async () => {
+      await source.return?.();
+      return { value: undefined, done: true };
+    },
+  };
+  return iterator;
+}
 
 const JobKindEnum = builder.enumType('JobKind', { values: ['BACKUP', 'RECOVERY', 'VERIFICATION'] as const });
 
@@ -47,7 +77,7 @@ async function subscribeToJob(ctx: GraphQLContext, kind: 'BACKUP' | 'RECOVERY', 
   const where = { where: { id: jobId, orgId }, select: { id: true } };
   const found = kind === 'BACKUP' ? await ctx.db!.backupJob.findFirst(where) : await ctx.db!.recoveryJob.findFirst(where);
   if (!found) asGraphQLError(new NotFoundError(typename));
-  return ctx.app.events.subscribe((e) => e.kind === kind && e.orgId === orgId && e.id === jobId);
+  return whileAuthorized(ctx, ctx.app.events.subscribe((e) => e.kind === kind && e.orgId === orgId && e.id === jobId));
 }
 
 builder.subscriptionFields((t) => ({
@@ -71,7 +101,7 @@ builder.subscriptionFields((t) => ({
     description: 'Every job change in the viewer organization',
     subscribe: (_root, _args, ctx) => {
       const orgId = ctx.viewer!.orgId;
-      return ctx.app.events.subscribe((e) => e.orgId === orgId);
+      return whileAuthorized(ctx, ctx.app.events.subscribe((e) => e.orgId === orgId));
     },
     resolve: (event) => event as unknown as JobEvent,
   }),
