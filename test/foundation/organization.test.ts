@@ -88,6 +88,20 @@ describe('inviteMember', () => {
     expect(await typename(invite(org.users.ADMIN.token, person.email, 'ADMIN'))).toBe('ConflictError');
   });
 
+  it('reveals nothing another organization knows of the person: the name stays with the inviting organization', async () => {
+    const first = await t.createOrg();
+    const email = `${unique('shared')}@example.com`;
+    const given = await mutate(t, first.users.ADMIN.token, 'inviteMember', 'InviteMemberInput', { email, role: 'VIEWER', name: 'Auntie Flo (VIP bride)' }, 'displayName user { name }');
+    expect(given.payload?.data).toEqual({ displayName: 'Auntie Flo (VIP bride)', user: { name: null } });
+    const second = await mutate(t, org.users.ADMIN.token, 'inviteMember', 'InviteMemberInput', { email, role: 'VIEWER' }, 'displayName user { email name }');
+    expect(second.payload?.__typename).toMatch(/Success$/);
+    expect(second.json).not.toContain('Auntie Flo');
+    const listed = await t.gql(org.users.ADMIN.token, `{ viewer { organization { members(first: 50) { edges { node { displayName user { email name } } } } } } }`);
+    expect(listed.errors).toBeUndefined();
+    expect(JSON.stringify(listed.data)).toContain(email);
+    expect(JSON.stringify(listed.data)).not.toContain('Auntie Flo');
+  });
+
   it('is refused to OPERATOR, AUDITOR and VIEWER, and OWNER is granted only by an OWNER', async () => {
     const before = await roles(org);
     for (const role of ['OPERATOR', 'AUDITOR', 'VIEWER'] as const) {

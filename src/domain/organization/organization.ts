@@ -43,14 +43,16 @@ export async function inviteMember(db: Db, scope: OrgScope, input: { email: stri
   const email = input.email.trim().toLowerCase();
   assertMayGrant(scope, input.role);
   return withTenant(db, scope.orgId, async (tx) => {
-    // Users are global identities: find or create the person outside the tenant's view.
+    // Users are global identities: find or create the person outside the tenant's view. Nothing
+    // of the global row is read back (another organization may know the person), and the name
+    // given here stays with this organization's membership.
     const user = await asSystemWithin(tx, scope.orgId, 'invite-member', () =>
-      tx.user.upsert({ where: { email }, create: { email, name: input.name ?? null }, update: {} }),
+      tx.user.upsert({ where: { email }, create: { email }, update: {}, select: { id: true } }),
     );
     const existing = await tx.membership.findFirst({ where: { orgId: scope.orgId, userId: user.id } });
     if (existing) throw new ConflictError(`${email} is already a member`);
     const membership = await tx.membership.create({
-      data: { orgId: scope.orgId, userId: user.id, role: input.role, invitedById: scope.actor.type === 'USER' ? scope.actor.id : null },
+      data: { orgId: scope.orgId, userId: user.id, role: input.role, displayName: input.name ?? null, invitedById: scope.actor.type === 'USER' ? scope.actor.id : null },
     });
     await recordAudit(tx, scope, { action: 'member.invite', resourceType: 'Membership', resourceId: membership.id, after: { email, role: input.role } });
     return membership;

@@ -12,7 +12,7 @@ export const UserRef = builder.prismaNode('User', {
   authScopes: (_u, ctx) => !!ctx.viewer,
   fields: (t) => ({
     email: t.exposeString('email'),
-    name: t.exposeString('name', { nullable: true }),
+    name: t.exposeString('name', { nullable: true, description: "The person's own name, if they set one; the name an organization gave them is Membership.displayName" }),
   }),
 });
 
@@ -23,6 +23,7 @@ export const MembershipRef = builder.prismaNode('Membership', {
   authScopes: (m, ctx) => !!ctx.viewer && m.orgId === ctx.viewer.orgId,
   fields: (t) => ({
     role: t.expose('role', { type: RoleEnum }),
+    displayName: t.exposeString('displayName', { nullable: true, description: 'The name this organization gave the member when inviting them' }),
     user: t.relation('user'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
