@@ -62,6 +62,11 @@ const EnvSchema = z.object({
   DB_POOL_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   ORG_MAX_CONCURRENT_OPERATIONS: z.coerce.number().int().min(1).max(500).default(4),
+  INTROSPECTION: z.enum(['open', 'authenticated', 'off']).optional(),
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v.split(',').map((o) => o.trim()).filter(Boolean).every((o) => /^https?:\/\/[^/]+$/.test(o)), 'must be a comma-separated list of origins like https://app.example.com'),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(10_000),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(3).max(100).default(12),
   GRAPHQL_MAX_BREADTH: z.coerce.number().int().min(10).default(300),
@@ -120,6 +125,10 @@ export interface AppConfig {
     /** Operations of one organization holding a connection at once, per API process. */
     orgMaxConcurrentOperations: number;
   };
+  /** Who may introspect the schema: anyone (development default), authenticated callers (production default), nobody. */
+  introspection: 'open' | 'authenticated' | 'off';
+  /** Origins allowed cross-origin requests (with credentials); empty: none. */
+  corsOrigins: string[];
   /** What one GraphQL document may ask for before anything runs (src/graphql/builder.ts, src/http/yoga.ts). */
   limits: {
     /** Cost: each field 1, times the rows of every list or connection above it. */
@@ -200,6 +209,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
       orgMaxConcurrentOperations: e.ORG_MAX_CONCURRENT_OPERATIONS,
     },
+    introspection: e.INTROSPECTION ?? (production ? 'authenticated' : 'open'),
+    corsOrigins: (e.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     limits: { maxCost: e.GRAPHQL_MAX_COST, maxDepth: e.GRAPHQL_MAX_DEPTH, maxBreadth: e.GRAPHQL_MAX_BREADTH, maxAliases: e.GRAPHQL_MAX_ALIASES, maxTokens: e.GRAPHQL_MAX_TOKENS },
   };
 }

@@ -39,6 +39,9 @@ export function createMetrics(app: AppServices): (req: IncomingMessage, res: Ser
   });
 
   const token = app.config.metricsToken;
+  if (!token && app.config.env === 'production') {
+    app.log.warn('/metrics is open: anyone who reaches this port reads platform-wide figures; set METRICS_TOKEN');
+  }
   return async (req, res) => {
     if (token && !bearerMatches(req.headers.authorization, token)) {
       res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('METRICS_TOKEN required\n');

@@ -8,6 +8,7 @@ import type { AppServices } from '../services';
 import { buildContext, requestIdFrom } from '../graphql/context-factory';
 import type { GraphQLContext } from '../graphql/context';
 import { useNulGuard } from './nul-guard';
+import { useRequestPolicy } from './request-policy';
 import { DomainError } from '../domain/errors';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { busyError, statementTimeoutError, useOperationSessions } from '../graphql/operation-session';
@@ -26,6 +27,8 @@ export function createGraphQLHandler(app: AppServices, schema: GraphQLSchema): K
     graphiql: app.config.graphiql ? { subscriptionsProtocol: 'WS' } : false,
     landingPage: false,
     logging: false,
+    // Cross-origin callers only from CORS_ORIGINS; by default none (no CORS headers at all).
+    cors: app.config.corsOrigins.length ? { origin: app.config.corsOrigins, credentials: true, methods: ['GET', 'POST'] } : false,
     context: async (initial) => {
       const { request, req, connectionParams } = initial as typeof initial & { request?: Request };
       const header = (name: string) => request?.headers.get(name) ?? (connectionParams?.[name] as string | undefined) ?? null;
@@ -40,6 +43,14 @@ export function createGraphQLHandler(app: AppServices, schema: GraphQLSchema): K
     maskedErrors: {
       maskError(error, message) {
         const original = error instanceof GraphQLError ? error.originalError : error;
+        if (error instanceof GraphQLError && /^Invalid cursor/.test((original as Error | undefined)?.message ?? error.message)) {
+          return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, extensions: { code: 'BAD_USER_INPUT' } });
+        }
+        // A body that is not JSON: in production, never echo what was sent (it may hold a token).
+        if (error instanceof GraphQLError && error.extensions?.code === 'BAD_REQUEST' && app.config.env === 'production' && error.extensions.originalError) {
+          const { originalError: _echo, ...extensions } = error.extensions;
+          return new GraphQLError(error.message, { extensions: { ...extensions, http: { status: 400 } } });
+        }
         if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
         // An expected domain failure in a field without typed error results (e.g. a list filtered
         // by an id that is not visible) is the caller's mistake, not a server fault: say so.
@@ -64,6 +75,7 @@ export function createGraphQLHandler(app: AppServices, schema: GraphQLSchema): K
         costLimit: { enabled: false },
         blockFieldSuggestion: { enabled: false },
       }),
+      useRequestPolicy(app),
       useNulGuard(),
       useOperationSessions(app),
       <Plugin<GraphQLContext>>{
