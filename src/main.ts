@@ -9,7 +9,7 @@ import { createServices } from './runtime';
 import { buildApp } from './http/server';
 import { schema } from './graphql/schema';
 import { signDevToken } from './auth/jwt';
-import { encodeGlobalID } from '@pothos/plugin-relay';
+import { bannerLines } from './banner';
 import { DEMO_SHOP_DATABASE, ensureDemoShopDatabase } from './db/demo-shop';
 import { DEMO_STRATEGY_NAME, ensureDemoProtection } from './domain/organization/demo';
 
@@ -59,21 +59,17 @@ async function main() {
   log.info({ api: runApi, workers: runWorkers, pid: process.pid }, 'started');
 
   if (url) {
-    const lines = [`Keepsake is running: ${url}` + (config.graphiql ? ' (GraphiQL in the browser)' : ''), `WebSocket subscriptions: ${url.replace(/^http/, 'ws')}`];
+    let token: string | undefined;
     if (demo && config.jwt.kind === 'hs256') {
-      const token = await signDevToken({ secret: config.jwt.secret, issuer: config.jwt.issuer, audience: config.jwt.audience, sub: demo.userId, org: demo.orgId, expiresIn: '12h' });
-      lines.push(`Demo organization "${DEMO_ORG_SLUG}", owner token (12 h):`, `  ${token}`);
-      lines.push(`Try: curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer ${token.slice(0, 12)}…" -d '{"query":"{ viewer { label role organization { name } } }"}'`);
-      lines.push(`More tokens: npm run token -- --org ${DEMO_ORG_SLUG} --role VIEWER`);
-      if (demoStrategyId) {
-        const query = JSON.stringify({ query: `mutation { triggerBackup(input: { strategyId: "${encodeGlobalID('Strategy', demoStrategyId)}" }) { ... on MutationTriggerBackupSuccess { data { id status } } } }` });
-        lines.push(
-          `Demo strategy "${DEMO_STRATEGY_NAME}" protects the sample database ${DEMO_SHOP_DATABASE}; back it up now:`,
-          `  TOKEN=$(npm run -s token -- --org ${DEMO_ORG_SLUG} --role OWNER)`,
-          `  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d '${query}'`,
-        );
-      }
+      token = await signDevToken({ secret: config.jwt.secret, issuer: config.jwt.issuer, audience: config.jwt.audience, sub: demo.userId, org: demo.orgId, expiresIn: '12h' });
     }
+    const lines = bannerLines({
+      url,
+      graphiql: config.graphiql,
+      demo: token
+        ? { orgSlug: DEMO_ORG_SLUG, token, strategyName: DEMO_STRATEGY_NAME, strategyId: demoStrategyId, shopDatabase: DEMO_SHOP_DATABASE, embeddedAdminUrl: database.adminUrl }
+        : undefined,
+    });
     process.stdout.write(lines.join('\n') + '\n');
   }
 
