@@ -23,6 +23,9 @@ export interface Workers {
 export async function startWorkers(api: AppServices): Promise<Workers> {
   // Workers get their own pool: the API under load must not make a backup wait for connections,
   // nor a busy worker make dashboards fail.
+  // Not disconnected in stop(): an aborted handler may still be recording INTERRUPTED after
+  // offWork returns, and cutting its pool lost that write (cross-process SIGTERM test). Idle
+  // connections close by themselves (pg's idle timeout) or with the process.
   const db = createDb(api.databaseUrl, { max: api.config.database.workerPoolMax });
   const app: AppServices = { ...api, db };
   const stopBackup = await registerBackupWorker(app);
@@ -38,7 +41,6 @@ export async function startWorkers(api: AppServices): Promise<Workers> {
       // Waits for every handler still running, aborted ones included.
       await Promise.all([stopBackup(), stopRestore(), stopVerify()]);
       for (const q of [queues.backupDead, queues.restoreDead, queues.schedulerTick, queues.sweep, queues.retention]) await app.boss.offWork(q.name).catch(() => undefined);
-      await db.$disconnect();
     },
   };
 }
