@@ -5,7 +5,8 @@ import { AuthError } from '../auth/jwt';
 import { AuthenticationError, authenticate } from '../auth/viewer';
 import { tenantClient } from '../db/context';
 import type { AppServices } from '../services';
-import type { GraphQLContext } from './context';
+import type { GraphQLContext, Viewer } from './context';
+import type { OrgScope, RequestMeta } from '../auth/scope';
 
 export interface ContextInput {
   authorization?: string | null;
@@ -18,6 +19,11 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function requestIdFrom(header: string | null | undefined): string {
   return header && SAFE_REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+/** The viewer as the domain sees it: who acts, in which organization, from which request. */
+export function viewerScope(viewer: Viewer, meta: RequestMeta): OrgScope {
+  return { orgId: viewer.orgId, meta, actor: { type: viewer.kind, id: viewer.userId ?? viewer.apiKeyId, label: viewer.label, role: viewer.role } };
 }
 
 export async function buildContext(app: AppServices, input: ContextInput): Promise<GraphQLContext> {
@@ -44,8 +50,6 @@ export async function buildContext(app: AppServices, input: ContextInput): Promi
     requestId,
     viewer,
     db: viewer ? tenantClient(app.db, viewer.orgId) : null,
-    scope: viewer
-      ? { orgId: viewer.orgId, meta, actor: { type: viewer.kind, id: viewer.userId ?? viewer.apiKeyId, label: viewer.label, role: viewer.role } }
-      : null,
+    scope: viewer ? viewerScope(viewer, meta) : null,
   };
 }

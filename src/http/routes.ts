@@ -1,9 +1,10 @@
-// The plain HTTP routes beside GraphQL: liveness, readiness and Prometheus metrics. Each route
+// The plain HTTP routes beside GraphQL: liveness, readiness, Prometheus metrics and downloads. Each route
 // is one entry in the table, matched by method and path; anything else goes to GraphQL.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppServices } from '../services';
 import { readiness } from './health';
 import { createMetrics } from './metrics';
+import { downloadRoutes } from './downloads';
 
 export interface Route {
   /** Absent: any method (health and metrics answer whatever is asked). */
@@ -29,6 +30,7 @@ export function plainRoutes(app: AppServices): Route[] {
       },
     },
     { path: '/metrics', handle: (req, res) => metrics(req, res) },
+    ...downloadRoutes(app),
   ];
 }
 
