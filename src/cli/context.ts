@@ -10,6 +10,9 @@ export interface CommandContext {
   client(): Promise<KeepsakeClient>;
 }
 
+/** Runs a command body with a context; its return value is the exit code (default 0). */
+export type Runner = <A extends unknown[]>(fn: (ctx: CommandContext, ...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
+
 export type StrategyNode = StrategiesQuery['strategies']['edges'][number]['node'];
 
 /** The type a global id names ('Strategy', 'RecoveryPoint', …), or null for anything else. */

@@ -2,7 +2,7 @@
 // with --json one JSON document on stdout; failures print the API's typed error and code (never a
 // stack) and exit non-zero (codes in errors.ts).
 import { Command, CommanderError } from 'commander';
-import { newContext, type CommandContext } from './context';
+import { newContext, type Runner } from './context';
 import { CliError, EXIT } from './errors';
 import { printJson } from './output';
 import { registerAudit } from './commands/audit';
@@ -13,9 +13,6 @@ import { registerRestores } from './commands/restores';
 import { registerRetention } from './commands/retention';
 import { registerSession } from './commands/session';
 import { registerStatus } from './commands/status';
-
-/** Runs a command body with a context; its return value is the exit code (default 0). */
-export type Runner = <A extends unknown[]>(fn: (ctx: CommandContext, ...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
 
 const program = new Command('keepsake')
   .description('Keepsake from the command line: backups, restores, restore tests, retention and the audit trail of your organization')

@@ -5,7 +5,8 @@ import { AuthError } from '../auth/jwt';
 import { AuthenticationError, authenticate } from '../auth/viewer';
 import { tenantClient } from '../db/context';
 import type { AppServices } from '../services';
-import type { GraphQLContext, Viewer } from './context';
+import type { GraphQLContext } from './context';
+import type { Viewer } from '../auth/viewer';
 import type { OrgScope, RequestMeta } from '../auth/scope';
 
 export interface ContextInput {

@@ -17,7 +17,7 @@ import { openDownloadLink } from '../domain/downloads/links';
 import { requestIdFrom, viewerScope } from '../graphql/context-factory';
 import { decodeId } from '../graphql/ids';
 import type { AppServices } from '../services';
-import type { Route } from './routes';
+import type { Route } from './route';
 
 const STATUS: Record<string, number> = {
   UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, VALIDATION_FAILED: 400, CONFLICT: 409,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { CliError, EXIT } from '../errors';
 import { AuditVerifyDocument } from '../generated/graphql';
 import { line, printJson, when } from '../output';
-import type { Runner } from '../main';
+import type { Runner } from '../context';
 
 export function parseAnchor(raw: string): { seq: number; hash: string } {
   const m = /^(\d+):([0-9a-f]{64})$/i.exec(raw.trim());

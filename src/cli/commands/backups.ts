@@ -6,7 +6,7 @@ import { CliError, EXIT } from '../errors';
 import { followJob, progressDisplay } from '../follow';
 import { BackupJobDocument, BackupJobsDocument, BackupJobUpdatedDocument, TriggerBackupDocument, type CliBackupJobFragment, type JobStatus } from '../generated/graphql';
 import { bytes, duration, line, printJson, table, when } from '../output';
-import type { Runner } from '../main';
+import type { Runner } from '../context';
 
 const STATUSES = ['QUEUED', 'RUNNING', 'VERIFYING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
 

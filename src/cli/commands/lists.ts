@@ -4,7 +4,7 @@ import type { KeepsakeClient } from '../client';
 import { allStrategies } from '../context';
 import { DestinationsDocument, SourcesDocument, type DestinationsQuery, type SourcesQuery } from '../generated/graphql';
 import { bytes, printJson, table, when } from '../output';
-import type { Runner } from '../main';
+import type { Runner } from '../context';
 
 async function allPages<N>(fetchPage: (after?: string | null) => Promise<{ edges: Array<{ node: N }>; pageInfo: { hasNextPage: boolean; endCursor?: string | null } }>): Promise<N[]> {
   const out: N[] = [];

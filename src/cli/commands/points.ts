@@ -10,7 +10,7 @@ import { expectId, resolveStrategy } from '../context';
 import { CliError, EXIT } from '../errors';
 import { CreateDownloadLinkDocument, DeletePointDocument, HoldPointDocument, PointsDocument, ReleasePointDocument, type CliPointFragment } from '../generated/graphql';
 import { bytes, line, printJson, table, when } from '../output';
-import type { Runner } from '../main';
+import type { Runner } from '../context';
 
 const pointLine = (p: CliPointFragment) =>
   `recovery point ${p.id} of ${p.strategy?.name ?? '-'} taken ${when(p.takenAt)}: ${p.legalHold ? `legal hold (${p.legalHoldReason ?? ''})` : 'no legal hold'}`;

@@ -10,7 +10,7 @@ import {
 } from '../generated/graphql';
 import { line, printJson, when } from '../output';
 import { jobExit } from './backups';
-import type { Runner } from '../main';
+import type { Runner } from '../context';
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 

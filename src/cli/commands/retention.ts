@@ -4,7 +4,7 @@ import { unwrap } from '../client';
 import { resolveStrategy } from '../context';
 import { RetentionPreviewDocument } from '../generated/graphql';
 import { line, printJson, table, when } from '../output';
-import type { Runner } from '../main';
+import type { Runner } from '../context';
 
 export function registerRetention(program: Command, run: Runner): void {
   program

@@ -5,7 +5,7 @@ import { forgetCredentials, normaliseUrl, saveCredentials } from '../credentials
 import { CliError, EXIT } from '../errors';
 import { WhoamiDocument } from '../generated/graphql';
 import { line, printJson } from '../output';
-import type { Runner } from '../main';
+import type { Runner } from '../context';
 
 async function readStdin(): Promise<string> {
   const parts: Buffer[] = [];

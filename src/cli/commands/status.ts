@@ -4,7 +4,7 @@ import { allStrategies, resolveStrategy } from '../context';
 import { CliError } from '../errors';
 import { StatsDocument, StatusDocument } from '../generated/graphql';
 import { ago, bytes, line, printJson, when } from '../output';
-import type { Runner } from '../main';
+import type { Runner } from '../context';
 
 export function registerStatus(program: Command, run: Runner): void {
   program

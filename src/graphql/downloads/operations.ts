@@ -1,3 +1,4 @@
+// createDownloadLink (OPERATOR+): a short-lived signed link to GET a recovery point's artifact.
 import { z } from 'zod';
 import { createDownloadLink } from '../../domain/downloads/links';
 import { builder } from '../builder';

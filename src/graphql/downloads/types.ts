@@ -1,3 +1,4 @@
+// DownloadLink: what createDownloadLink returns.
 import type { DownloadLink } from '../../domain/downloads/links';
 import { builder } from '../builder';
 
