@@ -20,7 +20,8 @@ export type BackupErrorCode =
   | 'TARGET_EXISTS'
   | 'TARGET_ACCESS_FAILED'
   | 'VALIDATION_FAILED'
-  | 'OUTBOUND_DENIED';
+  | 'OUTBOUND_DENIED'
+  | 'NOT_IN_ARCHIVE';
 
 export class BackupError extends Error {
   readonly code: BackupErrorCode;
@@ -75,6 +76,13 @@ export class PgToolMissingError extends BackupError {
 export class PathEscapeError extends BackupError {
   constructor(readonly path: string, message = `path escapes its root: ${JSON.stringify(path)}`) {
     super('PATH_ESCAPE', message);
+  }
+}
+
+/** A download asked for a path the archive does not contain. */
+export class NotFoundInArchiveError extends BackupError {
+  constructor(readonly path: string) {
+    super('NOT_IN_ARCHIVE', `the backup contains nothing at ${JSON.stringify(path)}`);
   }
 }
 

@@ -7,6 +7,8 @@ import { tenantClient, tenantRead } from '../db/context';
 import type { AppServices } from '../services';
 import type { GraphQLContext } from './context';
 import { busyError } from './operation-session';
+import type { Viewer } from '../auth/viewer';
+import type { OrgScope, RequestMeta } from '../auth/scope';
 
 export interface ContextInput {
   authorization?: string | null;
@@ -19,6 +21,11 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function requestIdFrom(header: string | null | undefined): string {
   return header && SAFE_REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+/** The viewer as the domain sees it: who acts, in which organization, from which request. */
+export function viewerScope(viewer: Viewer, meta: RequestMeta): OrgScope {
+  return { orgId: viewer.orgId, meta, actor: { type: viewer.kind, id: viewer.userId ?? viewer.apiKeyId, label: viewer.label, role: viewer.role } };
 }
 
 export async function buildContext(app: AppServices, input: ContextInput): Promise<GraphQLContext> {
@@ -53,8 +60,6 @@ export async function buildContext(app: AppServices, input: ContextInput): Promi
     // gives queries and mutations one session each (subscriptions keep these).
     db: viewer ? tenantClient(app.db, viewer.orgId) : null,
     read: viewer ? tenantRead(app.db, viewer.orgId) : null,
-    scope: viewer
-      ? { orgId: viewer.orgId, meta, actor: { type: viewer.kind, id: viewer.userId ?? viewer.apiKeyId, label: viewer.label, role: viewer.role } }
-      : null,
+    scope: viewer ? viewerScope(viewer, meta) : null,
   };
 }

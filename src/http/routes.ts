@@ -1,17 +1,12 @@
-// The plain HTTP routes beside GraphQL: liveness, readiness and Prometheus metrics. Each route
+// The plain HTTP routes beside GraphQL: liveness, readiness, Prometheus metrics and downloads. Each route
 // is one entry in the table, matched by method and path; anything else goes to GraphQL.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Route } from './route';
 import type { AppServices } from '../services';
 import { readiness } from './health';
 import { createMetrics } from './metrics';
+import { downloadRoutes } from './downloads';
 
-export interface Route {
-  /** Absent: any method (health and metrics answer whatever is asked). */
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  /** An exact path, or a pattern for paths with parameters (matched without the query string). */
-  path: string | RegExp;
-  handle(req: IncomingMessage, res: ServerResponse, match: RegExpMatchArray | null): Promise<void> | void;
-}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -29,6 +24,7 @@ export function plainRoutes(app: AppServices): Route[] {
       },
     },
     { path: '/metrics', handle: (req, res) => metrics(req, res) },
+    ...downloadRoutes(app),
   ];
 }
 

@@ -51,6 +51,7 @@ const ATTEMPTS: Array<[RegExp, Attempt]> = [
   [/^read configuration/, (token) => queryOutcome(token, `{ sources(first: 5) { edges { node { id } } } strategies(first: 5) { edges { node { id } } }
     backupJobs(first: 5) { edges { node { id } } } recoveryPoints(first: 5) { edges { node { id } } } backupHealth { runningJobs } }`)],
   [/^trigger \/ cancel backups/, (token) => mutationOutcome(token, 'resumeStrategy', 'ResumeStrategyInput', { id: strategyId })],
+  [/^download recovery points/, (token) => mutationOutcome(token, 'createDownloadLink', 'CreateDownloadLinkInput', { recoveryPointId })],
   [/^create \/ update \/ delete sources/, (token) =>
     mutationOutcome(token, 'createDirectorySource', 'CreateDirectorySourceInput', { name: unique('roles'), path: '/srv/roles' })],
   [/^delete recovery points, set \/ release legal hold/, (token) =>

@@ -53,6 +53,49 @@ export interface RestoreEvidence {
 
 const HEALTH_ORDER: Record<string, number> = { HEALTHY: 0, UNKNOWN: 1, UNHEALTHY: 2 };
 
+export interface ChosenCopy {
+  artifact: PointWithCopies['artifacts'][number];
+  driver: ReturnType<typeof driverFor>;
+  /** Copies that could not be used, and why. */
+  skipped: RestoreEvidence['skipped'];
+}
+
+/**
+ * The first copy of the point that is reachable and intact, healthiest destination first: each
+ * is hashed end to end against the catalog's SHA-256 before it is chosen. Throws IntegrityError
+ * when every readable copy is damaged, DestinationError when none could be read.
+ */
+export async function chooseIntactCopy(deps: RestoreDeps, point: PointWithCopies, signal: AbortSignal, onAttempt: () => void = () => {}): Promise<ChosenCopy> {
+  const copies = point.artifacts
+    .filter((a) => a.status === 'PRESENT')
+    .sort((a, b) => (HEALTH_ORDER[a.destination.status] ?? 1) - (HEALTH_ORDER[b.destination.status] ?? 1));
+  const skipped: RestoreEvidence['skipped'] = [];
+  for (const artifact of copies) {
+    onAttempt();
+    try {
+      const driver = driverFor(artifact.destination, deps);
+      await verifyArtifact(driver, artifact.key, point.sha256, { signal });
+      return { artifact, driver, skipped };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      skipped.push({ destinationId: artifact.destinationId, reason: err instanceof Error ? err.message : String(err), code: isBackupError(err) ? err.code : 'INTERNAL' });
+    }
+  }
+  const detail = skipped.map((s) => s.reason).join('; ') || 'the recovery point has no copy';
+  // Every copy that could be read was damaged: that is an integrity failure, not an outage.
+  throw skipped.length && skipped.every((s) => s.code === 'INTEGRITY_ERROR' || s.code === 'KEY_MISMATCH')
+    ? new IntegrityError(`no intact copy of the recovery point: ${detail}`)
+    : new DestinationError('read', point.id, new Error(`no usable copy of the recovery point: ${detail}`));
+}
+
+/** The chosen copy decrypted and decompressed; the stream fails (IntegrityError) if the stored bytes changed since they were verified. */
+export async function openDecodedCopy(deps: RestoreDeps, point: PointWithCopies, chosen: ChosenCopy, signal: AbortSignal): Promise<Readable> {
+  const dataKey = point.encrypted ? await organizationDataKey(deps.db, deps.masterKey, point.orgId) : undefined;
+  return openRestoreStream({
+    driver: chosen.driver, key: chosen.artifact.key, expectedSha256: point.sha256, compression: point.compression, dataKey, signal, verify: false,
+  });
+}
+
 export async function restorePoint(
   deps: RestoreDeps,
   point: PointWithCopies,
@@ -63,35 +106,9 @@ export async function restorePoint(
   // A target the outbound policy forbids (or a malformed URL) fails before any copy is read.
   // Resolved and checked once, used by every step (create, pg_restore, counts).
   const pinned = target.kind === 'postgres' ? await openTarget(target.url, { trusted: target.trusted }) : undefined;
-  const copies = point.artifacts
-    .filter((a) => a.status === 'PRESENT')
-    .sort((a, b) => (HEALTH_ORDER[a.destination.status] ?? 1) - (HEALTH_ORDER[b.destination.status] ?? 1));
-  const skipped: RestoreEvidence['skipped'] = [];
-  let chosen: { artifact: (typeof copies)[number]; driver: ReturnType<typeof driverFor> } | undefined;
-  for (const artifact of copies) {
-    onProgress('verifying', 0);
-    try {
-      const driver = driverFor(artifact.destination, deps);
-      await verifyArtifact(driver, artifact.key, point.sha256, { signal });
-      chosen = { artifact, driver };
-      break;
-    } catch (err) {
-      if (signal.aborted) throw err;
-      skipped.push({ destinationId: artifact.destinationId, reason: err instanceof Error ? err.message : String(err), code: isBackupError(err) ? err.code : 'INTERNAL' });
-    }
-  }
-  if (!chosen) {
-    const detail = skipped.map((s) => s.reason).join('; ') || 'the recovery point has no copy';
-    // Every copy that could be read was damaged: that is an integrity failure, not an outage.
-    throw skipped.length && skipped.every((s) => s.code === 'INTEGRITY_ERROR' || s.code === 'KEY_MISMATCH')
-      ? new IntegrityError(`no intact copy of the recovery point: ${detail}`)
-      : new DestinationError('read', point.id, new Error(`no usable copy of the recovery point: ${detail}`));
-  }
-
-  const dataKey = point.encrypted ? await organizationDataKey(deps.db, deps.masterKey, point.orgId) : undefined;
-  const decoded = await openRestoreStream({
-    driver: chosen.driver, key: chosen.artifact.key, expectedSha256: point.sha256, compression: point.compression, dataKey, signal, verify: false,
-  });
+  const chosen = await chooseIntactCopy(deps, point, signal, () => onProgress('verifying', 0));
+  const skipped = chosen.skipped;
+  const decoded = await openDecodedCopy(deps, point, chosen, signal);
   const counter = new ByteCounter({ intervalMs: 250, onProgress: (n) => onProgress('restoring', n) });
   decoded.pipe(counter);
   decoded.on('error', (err) => counter.destroy(err));
