@@ -9,7 +9,7 @@ import { DestinationError, IntegrityError, isBackupError, RestoreValidationError
 import { ByteCounter } from '../../backup/pipeline/byte-counter';
 import { openRestoreStream, verifyArtifact } from '../../backup/pipeline/restore';
 import { extractTar } from '../../backup/restore/extract-tar';
-import { openTarget, restorePostgres, targetRowCounts, type DumpFormatName } from '../../backup/restore/postgres';
+import { openTarget, restorePostgres, targetRowCounts, type DumpFormatName, type OwnershipMode, type OwnershipReport } from '../../backup/restore/postgres';
 import type { Db } from '../../db/client';
 import type { Artifact, Destination, RecoveryPoint } from '../../db/generated/prisma/client';
 import { organizationDataKey } from '../organization/data-keys';
@@ -31,6 +31,9 @@ export type RestoreTarget =
       jobs?: number;
       /** The operator's own server (a restore test's scratch database): exempt from the outbound policy. */
       trusted?: boolean;
+      ownership?: OwnershipMode;
+      /** Marks the database a 'new' restore creates until it succeeds (see restore/postgres.ts). */
+      marker?: string;
     }
   | { kind: 'directory'; path: string; paths?: string[] };
 
@@ -48,6 +51,10 @@ export interface RestoreEvidence {
   skipped: Array<{ destinationId: string; reason: string; code: string }>;
   bytes: number;
   tables?: TableCheck[];
+  /** What became of owners and privileges (database restores). */
+  ownership?: OwnershipReport;
+  /** Objects tied to a selection that were not restored because they need an unselected relation. */
+  leftOut?: string[];
   entries?: { expected: number | null; actual: number };
 }
 
@@ -99,13 +106,26 @@ export async function restorePoint(
   const manifest = point.manifest as { rowCounts?: Record<string, number>; files?: number };
 
   if (target.kind === 'postgres') {
-    await restorePostgres(counter, { targetUrl: target.url, format: point.format as DumpFormatName, mode: target.mode, schemas: target.schemas, tables: target.tables, noPrivileges: target.noPrivileges, jobs: target.jobs, pgBinDir: deps.pgBinDir, trusted: target.trusted, pinned }, signal);
-    evidence.bytes = counter.bytes;
-    const expected = Object.entries(manifest.rowCounts ?? {}).filter(([t]) => selected(t, target.schemas, target.tables));
-    const actual = await targetRowCounts(pinned!, expected.map(([t]) => t));
-    evidence.tables = expected.map(([table, n]) => ({ table, expected: n, actual: actual[table] ?? null, ok: actual[table] === n }));
-    const bad = evidence.tables.filter((c) => !c.ok);
-    if (bad.length) throw new RestoreValidationError(`restored row counts differ from the backup's: ${bad.map((c) => `${c.table} ${c.actual ?? 'missing'} ≠ ${c.expected}`).join(', ')}`);
+    await restorePostgres(
+      counter,
+      {
+        targetUrl: target.url, format: point.format as DumpFormatName, mode: target.mode, schemas: target.schemas, tables: target.tables, noPrivileges: target.noPrivileges,
+        ownership: target.ownership, marker: target.marker, jobs: target.jobs, pgBinDir: deps.pgBinDir, trusted: target.trusted, pinned,
+      },
+      signal,
+      // Inside the restore, so a new database that fails the comparison is dropped like any failed one.
+      async (conn, result) => {
+        evidence.bytes = counter.bytes;
+        evidence.ownership = result.ownership;
+        if (result.leftOut.length) evidence.leftOut = result.leftOut;
+        const restoredTables = result.tables ? new Set(result.tables) : undefined;
+        const expected = Object.entries(manifest.rowCounts ?? {}).filter(([t]) => (restoredTables ? restoredTables.has(t) : selected(t, target.schemas, target.tables)));
+        const actual = await targetRowCounts(conn, expected.map(([t]) => t));
+        evidence.tables = expected.map(([table, n]) => ({ table, expected: n, actual: actual[table] ?? null, ok: actual[table] === n }));
+        const bad = evidence.tables.filter((c) => !c.ok);
+        if (bad.length) throw new RestoreValidationError(`restored row counts differ from the backup's: ${bad.map((c) => `${c.table} ${c.actual ?? 'missing'} ≠ ${c.expected}`).join(', ')}`);
+      },
+    );
   } else {
     const result = await restoreDirectory(counter, target, signal);
     evidence.bytes = counter.bytes;
