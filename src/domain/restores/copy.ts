@@ -11,6 +11,9 @@ import { openRestoreStream, verifyArtifact } from '../../backup/pipeline/restore
 import { extractTar } from '../../backup/restore/extract-tar';
 import { openTarget, restorePostgres, targetRowCounts, type DumpFormatName, type OwnershipMode, type OwnershipReport } from '../../backup/restore/postgres';
 import type { Db } from '../../db/client';
+import { withTenant } from '../../db/context';
+import { recordAudit } from '../../audit/writer';
+import { systemScope } from '../../auth/scope';
 import type { Artifact, Destination, RecoveryPoint } from '../../db/generated/prisma/client';
 import { organizationDataKey } from '../organization/data-keys';
 import { driverFor } from '../destinations/driver';
@@ -48,7 +51,7 @@ export interface RestoreEvidence {
   /** The destination whose copy was restored. */
   destinationId: string;
   /** Copies that could not be used, and why. */
-  skipped: Array<{ destinationId: string; reason: string; code: string }>;
+  skipped: Array<{ destinationId: string; reason: string; code: string; damaged?: boolean }>;
   bytes: number;
   tables?: TableCheck[];
   /** What became of owners and privileges (database restores). */
@@ -60,12 +63,34 @@ export interface RestoreEvidence {
 
 const HEALTH_ORDER: Record<string, number> = { HEALTHY: 0, UNKNOWN: 1, UNHEALTHY: 2 };
 
+/**
+ * A copy that could not be used, for the evidence. One whose bytes do not match the catalog's
+ * SHA-256 (or fail authentication) is marked DAMAGED at once: it is never chosen again, and
+ * backupHealth shows it. An unreachable destination says nothing about the copy and marks nothing.
+ */
+async function copyFailure(deps: RestoreDeps, artifact: Artifact, err: unknown): Promise<RestoreEvidence['skipped'][number]> {
+  const reason = err instanceof Error ? err.message : String(err);
+  const code = isBackupError(err) ? err.code : 'INTERNAL';
+  if (code === 'INTEGRITY_ERROR') {
+    await withTenant(deps.db, artifact.orgId, async (tx) => {
+      const marked = await tx.artifact.updateMany({ where: { id: artifact.id, orgId: artifact.orgId, status: 'PRESENT' }, data: { status: 'DAMAGED', lastError: reason.slice(0, 2000) } });
+      if (marked.count) {
+        await recordAudit(tx, systemScope(artifact.orgId, 'restore-worker'), {
+          action: 'artifact.damaged', resourceType: 'Artifact', resourceId: artifact.id, after: { recoveryPointId: artifact.recoveryPointId, destinationId: artifact.destinationId, reason: reason.slice(0, 500) },
+        });
+      }
+    });
+  }
+  return { destinationId: artifact.destinationId, reason, code, ...(code === 'INTEGRITY_ERROR' ? { damaged: true } : {}) };
+}
+
 export async function restorePoint(
   deps: RestoreDeps,
   point: PointWithCopies,
   target: RestoreTarget,
   signal: AbortSignal,
   onProgress: (phase: 'verifying' | 'restoring', bytesDone: number) => void,
+  opts: { checkEveryCopy?: boolean } = {},
 ): Promise<RestoreEvidence> {
   // A target the outbound policy forbids (or a malformed URL) fails before any copy is read.
   // Resolved and checked once, used by every step (create, pg_restore, counts).
@@ -81,10 +106,20 @@ export async function restorePoint(
       const driver = driverFor(artifact.destination, deps);
       await verifyArtifact(driver, artifact.key, point.sha256, { signal });
       chosen = { artifact, driver };
+      if (!opts.checkEveryCopy) break;
+      // A restore test goes on through the other copies: damage is found before a user needs them.
+      for (const other of copies.filter((c) => c !== artifact)) {
+        try {
+          await verifyArtifact(driverFor(other.destination, deps), other.key, point.sha256, { signal });
+        } catch (err) {
+          if (signal.aborted) throw err;
+          skipped.push(await copyFailure(deps, other, err));
+        }
+      }
       break;
     } catch (err) {
       if (signal.aborted) throw err;
-      skipped.push({ destinationId: artifact.destinationId, reason: err instanceof Error ? err.message : String(err), code: isBackupError(err) ? err.code : 'INTERNAL' });
+      skipped.push(await copyFailure(deps, artifact, err));
     }
   }
   if (!chosen) {

@@ -109,6 +109,11 @@ const HealthRef = builder.objectRef<Awaited<ReturnType<typeof backupHealth>>>('B
       resolve: (h) => h.failingStrategyIds.map((id) => encodeGlobalID('Strategy', id)),
     }),
     runningJobs: t.exposeInt('runningJobs'),
+    damagedCopies: t.exposeInt('damagedCopies', { description: 'Copies (artifacts) a restore or restore test found corrupted: status DAMAGED, never restored from' }),
+    damagedRecoveryPointIds: t.idList({
+      description: 'Global ids of the recovery points with a damaged copy',
+      resolve: (h) => h.damagedRecoveryPointIds.map((id) => encodeGlobalID('RecoveryPoint', id)),
+    }),
     nextRunAt: t.expose('nextRunAt', { type: 'DateTime', nullable: true }),
   }),
 });
