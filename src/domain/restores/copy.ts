@@ -108,7 +108,8 @@ export async function restorePoint(
       chosen = { artifact, driver };
       if (!opts.checkEveryCopy) break;
       // A restore test goes on through the other copies: damage is found before a user needs them.
-      for (const other of copies.filter((c) => c !== artifact)) {
+      const tried = new Set(skipped.map((x) => x.destinationId));
+      for (const other of copies.filter((c) => c !== artifact && !tried.has(c.destinationId))) {
         try {
           await verifyArtifact(driverFor(other.destination, deps), other.key, point.sha256, { signal });
         } catch (err) {
