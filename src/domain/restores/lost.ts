@@ -9,7 +9,7 @@ import { dropMarkedDatabase } from '../../backup/restore/postgres';
 import { openSecret } from '../../crypto/sealed';
 import type { Db } from '../../db/client';
 import { withSystem, withTenant } from '../../db/context';
-import { EventBus } from '../../events/bus';
+import { publishJobEvent } from '../jobs-control/events';
 import { queues } from '../../queue/queues';
 import { targetSealAad } from './request';
 import { restoreMarker } from './run';
@@ -38,7 +38,7 @@ export async function settleLostRestore(db: Db, masterKey: Buffer, log: Logger, 
     }
   }
   if (job.changed) {
-    await EventBus.publish((sql, p) => db.$executeRawUnsafe(sql, ...p), { orgId: a.orgId, kind: 'RECOVERY', id: a.recoveryJobId, status: 'FAILED', error: LOST_ERROR });
+    await publishJobEvent(db, { orgId: a.orgId, kind: 'RECOVERY', id: a.recoveryJobId, status: 'FAILED', error: LOST_ERROR });
   }
   return job.changed;
 }
