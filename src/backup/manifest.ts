@@ -49,6 +49,8 @@ export const ManifestSchema = z.object({
   /** SHA-256 of the source bytes before compression and encryption. */
   rawSha256: z.string().regex(/^[0-9a-f]{64}$/),
   rowCounts: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  /** Relations a selective restore may name (older manifests lack it). */
+  relations: z.array(z.string()).optional(),
   files: z.number().int().nonnegative().optional(),
   timings: z.object({ startedAt: z.string(), finishedAt: z.string(), durationMs: z.number().int().nonnegative() }),
   producer: z.object({ name: z.literal('keepsake'), node: z.string() }),

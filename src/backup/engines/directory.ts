@@ -33,7 +33,7 @@ export function createDirectoryEngine(opts: DirectoryEngineOptions): BackupEngin
     async estimateBytes() {
       try {
         const { entries } = await plan();
-        return entries.reduce((sum, e) => sum + (e.kind === 'file' ? e.stat.size : 0), 0);
+        return entries.reduce((sum, e) => sum + (e.kind === 'file' ? Number(e.stat.size) : 0), 0);
       } catch {
         return null; // best effort: start() reports the real problem
       }

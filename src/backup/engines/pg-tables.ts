@@ -94,6 +94,24 @@ export async function listUserTables(client: pg.Client): Promise<TableName[]> {
 }
 
 /**
+ * Every relation a restore may name (tables, partitioned tables, views, materialized views,
+ * foreign tables), with the same exclusions as listUserTables.
+ */
+export async function listUserRelations(client: pg.Client): Promise<TableName[]> {
+  const { rows } = await client.query<TableName>(`
+    SELECT n.nspname AS schema, c.relname AS name
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+       AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+     ORDER BY 1, 2`);
+  return rows;
+}
+
+/**
  * ACCESS SHARE locks on the tables, taken right after the snapshot as pg_dump does: otherwise a
  * TRUNCATE or table rewrite committed before our count(*) reaches a table would show the old
  * snapshot an empty table (those commands are not MVCC-safe), and the counts would lie.

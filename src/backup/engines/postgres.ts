@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { cancelledFrom, throwIfAborted } from '../cancellation';
 import { CancelledError } from '../errors';
 import { connectSource, libpqEnv, parseConnectionUrl, pinConnection, redact, sourceError, type SourceConnection } from './pg-connection';
-import { countRows, coveredTables, listUserTables, lockTables, type TableName, type TableSelection } from './pg-tables';
+import { countRows, coveredTables, listUserRelations, listUserTables, lockTables, type TableName, type TableSelection } from './pg-tables';
 import { checkPgDumpVersion, readToolVersion, spawnTool } from './pg-tools';
 import { packTree, walkTree } from './tar-tree';
 import type { BackupEngine, EngineResult, EngineRun } from './types';
@@ -35,6 +35,8 @@ interface Session {
   serverVersion: string;
   snapshot: string | undefined;
   tables: TableName[];
+  /** "schema.name" of every relation the dump covers (tables, views, ...): what a restore may select. */
+  relations: string[];
   /** The server supports client_connection_check_interval (PostgreSQL 14+). */
   watchDisconnect: boolean;
 }
@@ -137,8 +139,9 @@ async function openSession(client: pg.Client, conn: SourceConnection, pgDumpVers
     await begin();
   }
   const tables = coveredTables(await listUserTables(client), sel);
+  const relations = coveredTables(await listUserRelations(client), sel).map((t) => `${t.schema}.${t.name}`);
   await lockTables(client, tables);
-  return { client, serverVersion: rows[0]!.version, snapshot, tables, watchDisconnect };
+  return { client, serverVersion: rows[0]!.version, snapshot, tables, relations, watchDisconnect };
 }
 
 /** The first failure of a run (pg_dump, a count, the tar) stops every other part of it. */
@@ -241,7 +244,7 @@ async function runDump(
       const [, rowCounts] = await Promise.all([watch(tool.exit), watch(counts)]);
       await endClient();
       const files = tarInto ? await watch(tarInto(out as PassThrough)) : undefined;
-      return { format: FORMAT_NAME[opts.format], versions, rowCounts, snapshotShared: session.snapshot !== undefined, files };
+      return { format: FORMAT_NAME[opts.format], versions, rowCounts, relations: session.relations, snapshotShared: session.snapshot !== undefined, files };
     } catch (err) {
       throw finalError(err);
     } finally {

@@ -1,6 +1,6 @@
-// Walks a directory tree without following symlinks and streams it as a ustar archive
-// (tar-stream). Shared by the DIRECTORY engine and pg_dump's directory format.
-import { constants, type Stats } from 'node:fs';
+// Walks a directory tree without following symlinks and streams it as a ustar archive with pax
+// records for exact (nanosecond) mtimes (tar-stream); the root itself is the first entry, './'. Shared by the DIRECTORY engine and pg_dump's directory format.
+import { constants, type BigIntStats } from 'node:fs';
 import { lstat, open, readdir, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,7 +13,8 @@ export interface TreeEntry {
   /** Path relative to the root, '/'-separated, no leading './'. */
   rel: string;
   kind: 'file' | 'directory' | 'symlink';
-  stat: Stats;
+  /** BigInt stats: the nanoseconds of mtime survive (Stats.mtime is rounded to milliseconds). */
+  stat: BigIntStats;
 }
 
 export interface PackedTree {
@@ -43,7 +44,7 @@ export async function walkTree(root: string, skip: (rel: string) => boolean, sig
     for (const name of (names ?? []).sort()) {
       const rel = dirRel ? `${dirRel}/${name}` : name;
       if (skip(rel)) continue;
-      const stat = await fsCall(rel, () => lstat(path.join(root, rel)));
+      const stat = await fsCall(rel, () => lstat(path.join(root, rel), { bigint: true }));
       if (!stat) continue;
       if (stat.isDirectory()) {
         out.push({ rel, kind: 'directory', stat });
@@ -74,6 +75,9 @@ export function packTree(realRoot: string, entries: TreeEntry[], signal: AbortSi
   const done = (async () => {
     try {
       let count = 0;
+      // The root first, as './': a restore gives the directory itself its mode and times back.
+      const rootStat = await fsCall('.', () => lstat(realRoot, { bigint: true }));
+      if (rootStat) await voidEntry(pack, { ...timesOf(rootStat), name: './', type: 'directory' });
       for (const entry of entries) {
         throwIfAborted(signal);
         if (await addEntry(pack, realRoot, entry)) count++;
@@ -96,12 +100,25 @@ export function packTree(realRoot: string, entries: TreeEntry[], signal: AbortSi
   return { stream, done };
 }
 
+/**
+ * Mode, owner and times of an entry's header. ustar holds whole seconds (truncated, never rounded
+ * up); the exact time goes in a pax `mtime` record with nanoseconds, which extract-tar.ts reads.
+ * The full st_mode is passed: tar-stream masks it to 0o7777 but replaces a falsy mode (a file
+ * with permissions 000) by its 0o644 default.
+ */
+function timesOf(st: BigIntStats): Pick<tar.Header, 'mode' | 'mtime' | 'uid' | 'gid' | 'pax'> {
+  const sec = st.mtimeNs / 1_000_000_000n;
+  const ns = st.mtimeNs % 1_000_000_000n;
+  return {
+    mode: Number(st.mode), mtime: new Date(Number(sec) * 1000), uid: Number(st.uid), gid: Number(st.gid),
+    pax: { mtime: `${sec}.${ns.toString().padStart(9, '0')}` },
+  };
+}
+
 /** Adds one entry; false when it vanished before it could be read (it is then left out). */
 async function addEntry(pack: tar.Pack, realRoot: string, entry: TreeEntry): Promise<boolean> {
   const full = path.join(realRoot, entry.rel);
-  // Pass the full st_mode: tar-stream masks it to 0o7777 but replaces a falsy mode (a file with
-  // permissions 000) by its 0o644 default.
-  const base = { mode: entry.stat.mode, mtime: entry.stat.mtime, uid: entry.stat.uid, gid: entry.stat.gid };
+  const base = timesOf(entry.stat);
   if (entry.kind === 'directory') {
     // tar-stream does not append the '/' that marks directory names, so do it here.
     await voidEntry(pack, { ...base, name: `${entry.rel}/`, type: 'directory' });
@@ -118,12 +135,12 @@ async function addEntry(pack: tar.Pack, realRoot: string, entry: TreeEntry): Pro
   const fh = await fsCall(entry.rel, () => open(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK));
   if (!fh) return false;
   try {
-    const st = await fh.stat();
+    const st = await fh.stat({ bigint: true });
     if (!st.isFile() || st.ino !== entry.stat.ino || st.dev !== entry.stat.dev) {
       throw new SourceChangedError(entry.rel, `${entry.rel} was replaced while the directory was being archived`);
     }
     await assertOpenedInside(fh, full);
-    await copyFile(pack, fh, st, { ...base, mode: st.mode, mtime: st.mtime, name: entry.rel, type: 'file', size: st.size });
+    await copyFile(pack, fh, Number(st.size), { ...timesOf(st), name: entry.rel, type: 'file', size: Number(st.size) });
     return true;
   } finally {
     await fh.close();
@@ -137,15 +154,15 @@ async function addEntry(pack: tar.Pack, realRoot: string, entry: TreeEntry): Pro
  * fh.read in a loop rather than createReadStream: the bytes come from the very descriptor that was
  * checked above, and there is no second stream lifecycle to tear down on failure.
  */
-async function copyFile(pack: tar.Pack, fh: FileHandle, st: Stats, header: EntryHeader): Promise<void> {
+async function copyFile(pack: tar.Pack, fh: FileHandle, size: number, header: EntryHeader): Promise<void> {
   const rel = header.name;
   const { sink, finished: entryDone } = fileEntry(pack, header);
   let pos = 0;
-  while (pos < st.size) {
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK, st.size - pos));
+  while (pos < size) {
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK, size - pos));
     const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
     if (bytesRead === 0) {
-      throw new SourceChangedError(rel, `${rel} shrank from ${st.size} to ${pos} bytes while it was being archived`);
+      throw new SourceChangedError(rel, `${rel} shrank from ${size} to ${pos} bytes while it was being archived`);
     }
     await write(sink, bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
     pos += bytesRead;

@@ -9,6 +9,8 @@ export interface EngineResult {
   versions: Record<string, string>;
   /** POSTGRES: exact row count per "schema.table" of the tables the dump covers, taken in the same snapshot as the dump when possible. */
   rowCounts?: Record<string, number>;
+  /** POSTGRES: "schema.name" of every relation (tables, partitioned tables, views, materialized views, foreign tables) the dump covers. */
+  relations?: string[];
   /** POSTGRES: true when the row counts and the dump read the same exported snapshot. */
   snapshotShared?: boolean;
   /** DIRECTORY: number of entries archived */

@@ -24,6 +24,22 @@ export interface ExtractResult {
   bytes: number;
 }
 
+/** The archive's entry for the root directory itself (tar-tree.ts writes it first). */
+const isRootEntry = (name: string) => name === './' || name === '.';
+
+/**
+ * An entry's mtime: the pax record's exact time when there is one, else the ustar whole seconds.
+ * Returned as seconds for utimes, which (libuv) truncates to microseconds: half a microsecond is
+ * added so the double's rounding cannot push the time below the intended microsecond.
+ */
+export function entryTime(h: tar.Header): number | Date | undefined {
+  const pax = (h.pax as Record<string, string> | undefined)?.mtime;
+  const m = pax ? /^(-?\d+)(?:\.(\d{1,9}))?$/.exec(pax) : null;
+  if (!m) return h.mtime;
+  const micros = Math.floor(Number((m[2] ?? '').padEnd(9, '0')) / 1000);
+  return Number(m[1]) + (micros + 0.5) / 1e6;
+}
+
 /** An archive entry name as a safe relative path ('a/b'), or a PathEscapeError. */
 export function safeEntryName(name: string): string {
   const trimmed = name.replace(/\/+$/, '').replace(/^\.\//, '');
@@ -38,13 +54,20 @@ const MODE_MASK = 0o1777;
 
 export async function extractTar(input: Readable, targetDir: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const result: ExtractResult = { files: 0, directories: 0, symlinks: 0, bytes: 0 };
-  const links: Array<{ rel: string; target: string; mtime?: Date }> = [];
-  const dirTimes: Array<{ full: string; mtime: Date; mode: number }> = [];
+  const links: Array<{ rel: string; target: string; mtime?: number | Date }> = [];
+  const dirTimes: Array<{ full: string; mtime: number | Date; mode: number }> = [];
+  let root: { mtime: number | Date; mode: number } | undefined;
   const extract = tar.extract();
   const consume = async () => {
     for await (const entry of extract) {
       throwIfAborted(opts.signal);
       const h = entry.header;
+      if (h.type === 'directory' && isRootEntry(h.name)) {
+        // The root's own mode and times, applied last (not an entry of the backup's count).
+        root = { mtime: entryTime(h) ?? new Date(), mode: (h.mode ?? 0o755) & MODE_MASK };
+        for await (const _ of entry) void _;
+        continue;
+      }
       const rel = safeEntryName(h.name);
       const full = path.join(targetDir, ...rel.split('/'));
       const wanted = !opts.include || opts.include(rel);
@@ -54,7 +77,7 @@ export async function extractTar(input: Readable, targetDir: string, opts: Extra
       }
       if (h.type === 'directory') {
         await mkdir(full, { recursive: true });
-        dirTimes.push({ full, mtime: h.mtime ?? new Date(), mode: (h.mode ?? 0o755) & MODE_MASK });
+        dirTimes.push({ full, mtime: entryTime(h) ?? new Date(), mode: (h.mode ?? 0o755) & MODE_MASK });
         result.directories++;
       } else if (h.type === 'file' || h.type === 'contiguous-file') {
         await mkdir(path.dirname(full), { recursive: true });
@@ -68,10 +91,11 @@ export async function extractTar(input: Readable, targetDir: string, opts: Extra
           await fh.close();
         }
         await chmod(full, (h.mode ?? 0o644) & MODE_MASK);
-        if (h.mtime) await utimes(full, h.mtime, h.mtime);
+        const mtime = entryTime(h);
+        if (mtime) await utimes(full, mtime, mtime);
         result.files++;
       } else if (h.type === 'symlink' && h.linkname) {
-        links.push({ rel, target: h.linkname, mtime: h.mtime });
+        links.push({ rel, target: h.linkname, mtime: entryTime(h) });
       }
       // Other types (hard links, devices, FIFOs) are not produced by our engines: skipped.
       for await (const _ of entry) void _;
@@ -94,6 +118,11 @@ export async function extractTar(input: Readable, targetDir: string, opts: Extra
   for (const d of dirTimes.reverse()) {
     await chmod(d.full, d.mode);
     await utimes(d.full, d.mtime, d.mtime);
+  }
+  if (root) {
+    await mkdir(targetDir, { recursive: true });
+    await chmod(targetDir, root.mode);
+    await utimes(targetDir, root.mtime, root.mtime);
   }
   return result;
 }

@@ -67,6 +67,11 @@ export type RecoveryTargetKind =
   | 'EXISTING_DATABASE'
   | 'NEW_DATABASE';
 
+export type RestoreOwnership =
+  | 'AUTO'
+  | 'RESTORE'
+  | 'SKIP';
+
 export type RestoreRecoveryPointInput = {
   /** Must be true for EXISTING_DATABASE: objects in the dump are dropped and replaced */
   confirmOverwrite?: boolean | null | undefined;
@@ -74,6 +79,8 @@ export type RestoreRecoveryPointInput = {
   connectionUrl?: string | null | undefined;
   /** NEW_DATABASE, custom or directory format: pg_restore --jobs (directory default 2). More than 1 spools a custom-format dump to a private temp file on the worker first */
   jobs?: number | null | undefined;
+  /** Database backups: AUTO (default) restores owners and privileges when every role owning an object of the dump exists on the target and the restoring login may act as it, else neither (--no-owner --no-privileges; validation.ownership names the missing roles); RESTORE always restores them (fails on a missing role); SKIP never does */
+  ownership?: RestoreOwnership | null | undefined;
   /** DIRECTORY target: an absolute path that does not exist or is empty */
   path?: string | null | undefined;
   /** DIRECTORY: restore only these relative paths (and what is below them) */
@@ -81,7 +88,7 @@ export type RestoreRecoveryPointInput = {
   recoveryPointId: string | number;
   /** Restore only these schemas */
   schemas?: Array<string> | null | undefined;
-  /** Restore only these tables */
+  /** Restore only these tables (or views): "orders" (in any schema), "public.orders" or crm."Odd.Name". Each comes back usable: its partitions, owned sequences and their values, defaults, indexes, constraints, triggers, comments and privileges, and (into a new database) the schemas, types and functions they need. A name not in the backup is refused */
   tables?: Array<string> | null | undefined;
   targetKind: RecoveryTargetKind;
 };

@@ -178,6 +178,7 @@ function buildManifest(claimed: ClaimedBackup, streamed: StreamedBackup, started
     sha256: pipeline.sha256,
     rawSha256: pipeline.rawSha256,
     rowCounts: engine.rowCounts,
+    relations: engine.relations,
     files: engine.files,
     timings: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime() },
     producer: { name: 'keepsake', node: process.version },

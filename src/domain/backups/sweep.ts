@@ -14,6 +14,7 @@ import { queues } from '../../queue/queues';
 import { driverFor, type DestinationEnv } from '../destinations/driver';
 import { syncStaleLegalHoldMarkers } from '../immutability/markers';
 import { isActiveJobStatus, RUNNING_JOB_STATUSES } from '../jobs-control/statuses';
+import { settleLostRestores } from '../restores/lost';
 
 export interface SweepOptions {
   /** Temp files and orphan objects younger than this are left alone (a writer may still own them). */
@@ -22,6 +23,8 @@ export interface SweepOptions {
 
 export interface SweepResult {
   settledJobs: number;
+  /** Restores whose worker was lost for good: FAILED, their half-made new database dropped (restores/lost.ts). */
+  settledRestores: number;
   partialFiles: number;
   orphanObjects: number;
   /** Points whose legal hold markers were brought in line, and those still waiting for a destination. */
@@ -30,8 +33,9 @@ export interface SweepResult {
 
 
 export async function sweepBackups(db: Db, boss: PgBoss, env: DestinationEnv, log: Logger, opts: SweepOptions, now = new Date()): Promise<SweepResult> {
-  const result: SweepResult = { settledJobs: 0, partialFiles: 0, orphanObjects: 0, holdMarkers: { synced: 0, pending: 0 } };
+  const result: SweepResult = { settledJobs: 0, settledRestores: 0, partialFiles: 0, orphanObjects: 0, holdMarkers: { synced: 0, pending: 0 } };
   result.settledJobs = await settleLostJobs(db, boss);
+  result.settledRestores = await settleLostRestores(db, boss, env.masterKey, log);
   // Markers first: the orphan pass below keeps a cataloged copy's marker, never writes one.
   result.holdMarkers = await syncStaleLegalHoldMarkers(db, env, log);
   const destinations = await withSystem(db, 'sweep-list-destinations', (tx) => tx.destination.findMany({ orderBy: { id: 'asc' } }));

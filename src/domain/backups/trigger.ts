@@ -58,14 +58,31 @@ export async function sendBackupQueueJob(
   );
 }
 
+/**
+ * Queues a run of the strategy, or returns the run of it that is already queued and has not
+ * started: repeated triggers (a double click, a retrying client, 100 scripted calls) merge into
+ * that one job instead of producing near-identical points. `merged` says which happened. The
+ * strategy row is locked for the check, so concurrent triggers merge too.
+ */
 export async function triggerBackup(db: Db, boss: PgBoss, scope: OrgScope, strategyId: string) {
-  const job = await withTenant(db, scope.orgId, async (tx) => {
+  const outcome = await withTenant(db, scope.orgId, async (tx) => {
     const strategy = await tx.strategy.findFirst({
       where: { id: strategyId, orgId: scope.orgId },
       include: { org: true, _count: { select: { destinations: true } } },
     });
     if (!strategy) throw new NotFoundError('Strategy');
     if (strategy._count.destinations === 0) throw new ConflictError('The strategy has no destination');
+    await tx.$executeRaw`SELECT 1 FROM "Strategy" WHERE id = ${strategyId}::uuid FOR UPDATE`;
+    // A retry waiting for its backoff is QUEUED too, but it is a new attempt of an earlier run:
+    // only a job that has never started stands for "a run of this strategy, soon".
+    const queued = await tx.backupJob.findFirst({
+      where: { orgId: scope.orgId, strategyId, status: 'QUEUED', startedAt: null, cancelRequestedAt: null },
+      orderBy: { queuedAt: 'asc' },
+    });
+    if (queued) {
+      await recordAudit(tx, scope, { action: 'backup.trigger', resourceType: 'BackupJob', resourceId: queued.id, after: { strategyId, trigger: queued.trigger, merged: true } });
+      return { job: queued, merged: true };
+    }
     const created = await enqueueBackup(tx, boss, {
       orgId: scope.orgId,
       strategyId,
@@ -76,10 +93,10 @@ export async function triggerBackup(db: Db, boss: PgBoss, scope: OrgScope, strat
       orgMaxConcurrent: strategy.org.maxConcurrentBackups,
     });
     await recordAudit(tx, scope, { action: 'backup.trigger', resourceType: 'BackupJob', resourceId: created.id, after: { strategyId, trigger: created.trigger } });
-    return created;
+    return { job: created, merged: false };
   });
-  await publishJobEvent(db, { orgId: scope.orgId, kind: 'BACKUP', id: job.id, status: job.status });
-  return job;
+  if (!outcome.merged) await publishJobEvent(db, { orgId: scope.orgId, kind: 'BACKUP', id: outcome.job.id, status: outcome.job.status });
+  return outcome.job;
 }
 
 /**

@@ -20,7 +20,7 @@ export async function backupHealth(read: TenantRead, orgId: string, now: Date) {
   return read(async (tx) => {
     const org = await tx.organization.findUniqueOrThrow({ where: { id: orgId }, select: { timeZone: true } });
     const midnight = startOfDayIn(now, org.timeZone);
-    const [lastOk, scheduledJobs, missedToday, missed24h, running, next, failing] = await Promise.all([
+    const [lastOk, scheduledJobs, missedToday, missed24h, running, next, failing, damaged] = await Promise.all([
       tx.backupJob.findFirst({ where: { orgId, status: 'SUCCEEDED' }, orderBy: { finishedAt: 'desc' }, select: { finishedAt: true } }),
       tx.backupJob.groupBy({ by: ['status'], where: { orgId, trigger: 'SCHEDULED', scheduledFor: { gte: midnight, lte: now } }, _count: { _all: true } }),
       tx.missedRun.count({ where: { orgId, slotAt: { gte: midnight, lte: now } } }),
@@ -32,6 +32,7 @@ export async function backupHealth(read: TenantRead, orgId: string, now: Date) {
         SELECT DISTINCT ON ("strategyId") "strategyId"::text AS "strategyId", status::text AS status
         FROM "BackupJob" WHERE "orgId" = ${orgId}::uuid AND status IN ('SUCCEEDED', 'FAILED')
         ORDER BY "strategyId", "finishedAt" DESC NULLS LAST`,
+      tx.artifact.findMany({ where: { orgId, status: 'DAMAGED' }, select: { recoveryPointId: true }, orderBy: { createdAt: 'desc' } }),
     ]);
     const total = scheduledJobs.reduce((n, g) => n + g._count._all, 0);
     const ran = scheduledJobs.filter((g) => g.status === 'SUCCEEDED').reduce((n, g) => n + g._count._all, 0);
@@ -42,6 +43,8 @@ export async function backupHealth(read: TenantRead, orgId: string, now: Date) {
       missedLast24h: missed24h,
       failingStrategyIds: (failing as Array<{ strategyId: string; status: string }>).filter((r) => r.status === 'FAILED').map((r) => r.strategyId),
       runningJobs: running,
+      damagedCopies: damaged.length,
+      damagedRecoveryPointIds: [...new Set(damaged.map((a) => a.recoveryPointId))],
       nextRunAt: next?.nextRunAt ?? null,
     };
   });

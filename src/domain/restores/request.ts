@@ -14,6 +14,7 @@ import type { OrgScope } from '../../auth/scope';
 import { FINAL_STATUSES } from '../backups/trigger';
 import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from '../errors';
 import { connectionHint } from '../sources/sources';
+import { parseRelationName, relationMatches } from '../../backup/restore/toc';
 
 export type RestoreTargetKind = 'NEW_DATABASE' | 'EXISTING_DATABASE' | 'DIRECTORY';
 
@@ -31,7 +32,11 @@ export interface RestoreInput {
   paths?: string[] | null;
   /** pg_restore --jobs into a NEW_DATABASE (custom and directory formats). */
   jobs?: number | null;
+  /** Owners and privileges of database restores: AUTO (default), RESTORE or SKIP (see restore/postgres.ts). */
+  ownership?: RestoreOwnership | null;
 }
+
+export type RestoreOwnership = 'AUTO' | 'RESTORE' | 'SKIP';
 
 export interface RestoreEnv {
   masterKey: Buffer;
@@ -50,9 +55,32 @@ function inRoots(p: string, roots: string[]): boolean {
   });
 }
 
-function checkTarget(input: RestoreInput, sourceKind: 'POSTGRES' | 'DIRECTORY', format: string, env: RestoreEnv): { hint: string; database?: string } {
+/**
+ * Names of `schemas`/`tables` that the backup does not hold, refused before anything is queued.
+ * Points made before manifests listed their relations are checked by the worker instead, against
+ * the archive's table of contents.
+ */
+function checkSelection(input: RestoreInput, manifest: unknown, add: (field: string, message: string, index?: number) => void): void {
+  const listed = (manifest as { relations?: string[] } | null)?.relations;
+  (input.tables ?? []).forEach((name, i) => {
+    if (!parseRelationName(name)) add('tables', `${JSON.stringify(name)} is not a relation name (table, schema.table, "Quoted.Name")`, i);
+  });
+  if (!listed) return;
+  const relations = listed.map((q) => ({ schema: q.slice(0, q.indexOf('.')), name: q.slice(q.indexOf('.') + 1) }));
+  const schemas = input.schemas ?? [];
+  schemas.forEach((s, i) => {
+    if (!relations.some((r) => r.schema === s)) add('schemas', `schema ${JSON.stringify(s)} is not in the backup`, i);
+  });
+  (input.tables ?? []).forEach((name, i) => {
+    if (!parseRelationName(name)) return;
+    const hit = relations.some((r) => (schemas.length === 0 || schemas.includes(r.schema)) && relationMatches(name, r));
+    if (!hit) add('tables', `${JSON.stringify(name)} is not in the backup${schemas.length ? ` (within schemas ${schemas.join(', ')})` : ''}`, i);
+  });
+}
+
+function checkTarget(input: RestoreInput, sourceKind: 'POSTGRES' | 'DIRECTORY', format: string, env: RestoreEnv, manifest: unknown): { hint: string; database?: string } {
   const issues: FieldIssue[] = [];
-  const add = (field: string, message: string) => issues.push({ path: ['input', field], message });
+  const add = (field: string, message: string, index?: number) => issues.push({ path: index === undefined ? ['input', field] : ['input', field, String(index)], message });
   for (const field of ['schemas', 'tables', 'paths'] as const) {
     if ((input[field]?.length ?? 0) > MAX_SELECTION) add(field, `at most ${MAX_SELECTION} entries`);
   }
@@ -75,6 +103,7 @@ function checkTarget(input: RestoreInput, sourceKind: 'POSTGRES' | 'DIRECTORY', 
     }
     if (format === 'plain' && input.targetKind === 'EXISTING_DATABASE') add('targetKind', 'a plain SQL dump can only be restored into a new database');
     if (format === 'plain' && (input.schemas?.length || input.tables?.length)) add('tables', 'a plain SQL dump cannot be restored selectively');
+    if (input.schemas?.length || input.tables?.length) checkSelection(input, manifest, add);
     if (input.jobs != null && input.jobs > 1) {
       if (input.targetKind === 'EXISTING_DATABASE') add('jobs', 'an existing database is restored in one transaction, which parallel jobs cannot share: restore into a new database');
       else if (format !== 'custom' && format !== 'directory') add('jobs', `a ${format} dump restores as one stream: parallel jobs need the custom or directory format`);
@@ -83,6 +112,7 @@ function checkTarget(input: RestoreInput, sourceKind: 'POSTGRES' | 'DIRECTORY', 
     if (input.targetKind !== 'DIRECTORY') add('targetKind', 'a directory backup restores into a DIRECTORY');
     if (input.schemas?.length || input.tables?.length) add('tables', 'applies to database backups only');
     if (input.jobs != null) add('jobs', 'applies to database backups only');
+    if (input.ownership != null && input.ownership !== 'AUTO') add('ownership', 'applies to database backups only');
     const p = input.path ?? '';
     if (!p.startsWith('/') || p.includes('\0') || p.split('/').includes('..')) add('path', 'must be an absolute path without ..');
     else if (env.directoryRoots && !inRoots(p, env.directoryRoots)) add('path', 'is outside the directories this server may restore into (DIRECTORY_SOURCE_ROOTS)');
@@ -101,7 +131,7 @@ export async function restoreRecoveryPoint(db: Db, boss: PgBoss, env: RestoreEnv
     if (!point) throw new NotFoundError('RecoveryPoint');
     if (point.deletingSince) throw new ConflictError('The recovery point is being deleted');
     if (point.artifacts.length === 0) throw new ConflictError('The recovery point has no copy left to restore from');
-    const target = checkTarget(input, point.sourceKind, point.format, env);
+    const target = checkTarget(input, point.sourceKind, point.format, env, point.manifest);
     const created = await tx.recoveryJob.create({
       data: {
         orgId: scope.orgId,
@@ -113,6 +143,7 @@ export async function restoreRecoveryPoint(db: Db, boss: PgBoss, env: RestoreEnv
         selection: { schemas: input.schemas ?? [], tables: input.tables ?? [], paths: input.paths ?? [] },
         confirmOverwrite: input.confirmOverwrite === true,
         jobs: input.jobs ?? null,
+        ownership: input.ownership ?? 'AUTO',
         initiatedById: scope.actor.type === 'USER' ? scope.actor.id : null,
         initiatedByApiKey: scope.actor.type === 'API_KEY' ? scope.actor.id : null,
       },
@@ -123,7 +154,7 @@ export async function restoreRecoveryPoint(db: Db, boss: PgBoss, env: RestoreEnv
     const withQueue = await tx.recoveryJob.update({ where: { id: created.id }, data: { queueJobId } });
     await recordAudit(tx, scope, {
       action: 'restore.request', resourceType: 'RecoveryJob', resourceId: created.id,
-      after: { recoveryPointId: point.id, targetKind: input.targetKind, target: target.hint, selection: created.selection, confirmOverwrite: created.confirmOverwrite, jobs: created.jobs },
+      after: { recoveryPointId: point.id, targetKind: input.targetKind, target: target.hint, selection: created.selection, confirmOverwrite: created.confirmOverwrite, jobs: created.jobs, ownership: created.ownership },
     });
     return withQueue;
   });

@@ -23,6 +23,11 @@ export interface RestoreRunDeps extends RestoreDeps {
   progressIntervalMs?: number;
 }
 
+const OWNERSHIP = { AUTO: 'auto', RESTORE: 'restore', SKIP: 'skip' } as const;
+
+/** The comment a NEW_DATABASE restore leaves on the database it created until it succeeds: proof the database is its own. */
+export const restoreMarker = (recoveryJobId: string) => `keepsake restore ${recoveryJobId} in progress`;
+
 export type RestoreOutcome = { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'SKIPPED' } | { status: 'RETRY'; message: string };
 
 export async function runRestore(
@@ -71,6 +76,8 @@ export async function runRestore(
           schemas: selection.schemas,
           tables: selection.tables,
           jobs: job.jobs ?? undefined,
+          ownership: OWNERSHIP[job.ownership],
+          marker: restoreMarker(job.id),
         };
     let phase = 'verifying';
     evidence = await restorePoint(deps, point, target, halt.signal, (p, bytes) => {

@@ -67,13 +67,13 @@ export async function runVerification(deps: VerificationDeps, a: { verificationI
       u.pathname = `/${name}`;
       scratchDb = u.toString();
       evidence.scratch = name;
-      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'postgres', url: scratchDb, mode: 'new', noPrivileges: true, trusted: true }, halt.signal, () => undefined)) };
+      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'postgres', url: scratchDb, mode: 'new', noPrivileges: true, trusted: true }, halt.signal, () => undefined, { checkEveryCopy: true })) };
       evidence.probes = await runProbes(scratchDb, point.source?.probeQueries ?? []);
       const failed = evidence.probes.filter((p) => !p.ok);
       if (failed.length) throw new Error(`probe quer${failed.length > 1 ? 'ies' : 'y'} failed: ${failed.map((p) => `${p.query.slice(0, 80)} → ${p.error}`).join('; ')}`);
     } else {
       scratchDir = await mkdtemp(path.join(tmpdir(), 'keepsake-verify-'));
-      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'directory', path: path.join(scratchDir, 'restore') }, halt.signal, () => undefined)) };
+      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'directory', path: path.join(scratchDir, 'restore') }, halt.signal, () => undefined, { checkEveryCopy: true })) };
     }
   } catch (caught) {
     failure = halt.signal.aborted ? halt.signal.reason : caught;

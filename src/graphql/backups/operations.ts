@@ -26,7 +26,9 @@ builder.mutationFields((t) => ({
     type: BackupJobRef,
     authScopes: { operator: true },
     errors: { types: MUTATION_ERRORS },
-    description: 'Queues a backup of the strategy now (MANUAL for users, API for API keys)',
+    description:
+      'Queues a backup of the strategy now (MANUAL for users, API for API keys). While a run of the strategy is queued and has not started, ' +
+      'a repeated trigger returns that queued job instead of queueing another (no idempotency key needed: triggers merge until the run starts)',
     args: { input: t.arg({ type: builder.inputType('TriggerBackupInput', { fields: (f) => ({ strategyId: f.id({ required: true }) }) }), required: true }) },
     resolve: (_root, { input }, ctx) =>
       triggerBackup(ctx.app.db, ctx.app.boss, ctx.scope!, decodeId(String(input.strategyId), 'Strategy', ['input', 'strategyId'])),
@@ -107,6 +109,11 @@ const HealthRef = builder.objectRef<Awaited<ReturnType<typeof backupHealth>>>('B
       resolve: (h) => h.failingStrategyIds.map((id) => encodeGlobalID('Strategy', id)),
     }),
     runningJobs: t.exposeInt('runningJobs'),
+    damagedCopies: t.exposeInt('damagedCopies', { description: 'Copies (artifacts) a restore or restore test found corrupted: status DAMAGED, never restored from' }),
+    damagedRecoveryPointIds: t.idList({
+      description: 'Global ids of the recovery points with a damaged copy',
+      resolve: (h) => h.damagedRecoveryPointIds.map((id) => encodeGlobalID('RecoveryPoint', id)),
+    }),
     nextRunAt: t.expose('nextRunAt', { type: 'DateTime', nullable: true }),
   }),
 });

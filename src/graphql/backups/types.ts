@@ -44,8 +44,8 @@ export const ArtifactRef = builder.prismaObject('Artifact', {
     key: t.exposeString('key'),
     sizeBytes: t.expose('sizeBytes', { type: 'BigInt' }),
     sha256: t.exposeString('sha256'),
-    status: t.exposeString('status'),
-    lastError: t.exposeString('lastError', { nullable: true, description: 'Why deleting this copy failed' }),
+    status: t.exposeString('status', { description: 'PRESENT, DAMAGED (a restore or restore test found it corrupted), DELETING, DELETED, FAILED (deleting it failed)' }),
+    lastError: t.exposeString('lastError', { nullable: true, description: 'Why deleting this copy failed, or how it was found damaged' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });

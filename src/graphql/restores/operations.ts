@@ -5,7 +5,7 @@ import { cancelRecoveryJob, restoreRecoveryPoint } from '../../domain/restores/r
 import { builder } from '../builder';
 import { MUTATION_ERRORS } from '../errors/types';
 import { decodeId } from '../ids';
-import { RecoveryJobRef, RecoveryTargetKindEnum } from './types';
+import { RecoveryJobRef, RecoveryTargetKindEnum, RestoreOwnershipEnum } from './types';
 
 const nameList = z.array(z.string().min(1).max(200, 'must be at most 200 characters')).max(100, 'at most 100 entries');
 
@@ -21,8 +21,21 @@ const RestoreInput = builder.inputType('RestoreRecoveryPointInput', {
     path: t.string({ required: false, validate: z.string().max(1024, 'must be at most 1024 characters'), description: 'DIRECTORY target: an absolute path that does not exist or is empty' }),
     confirmOverwrite: t.boolean({ required: false, description: 'Must be true for EXISTING_DATABASE: objects in the dump are dropped and replaced' }),
     schemas: t.stringList({ required: false, validate: nameList, description: 'Restore only these schemas' }),
-    tables: t.stringList({ required: false, validate: nameList, description: 'Restore only these tables' }),
+    tables: t.stringList({
+      required: false,
+      validate: nameList,
+      description:
+        'Restore only these tables (or views): "orders" (in any schema), "public.orders" or crm."Odd.Name". Each comes back usable: its partitions, owned sequences and their values, ' +
+        'defaults, indexes, constraints, triggers, comments and privileges, and (into a new database) the schemas, types and functions they need. A name not in the backup is refused',
+    }),
     paths: t.stringList({ required: false, validate: nameList, description: 'DIRECTORY: restore only these relative paths (and what is below them)' }),
+    ownership: t.field({
+      type: RestoreOwnershipEnum,
+      required: false,
+      description:
+        'Database backups: AUTO (default) restores owners and privileges when every role owning an object of the dump exists on the target and the restoring login may act as it, ' +
+        'else neither (--no-owner --no-privileges; validation.ownership names the missing roles); RESTORE always restores them (fails on a missing role); SKIP never does',
+    }),
     jobs: t.int({
       required: false,
       validate: z.number().int().min(1, 'must be at least 1').max(16, 'must be at most 16'),

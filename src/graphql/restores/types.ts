@@ -4,6 +4,8 @@ import { JobStatusEnum } from '../backups/types';
 
 export const RecoveryTargetKindEnum = builder.enumType('RecoveryTargetKind', { values: ['NEW_DATABASE', 'EXISTING_DATABASE', 'DIRECTORY'] as const });
 
+export const RestoreOwnershipEnum = builder.enumType('RestoreOwnership', { values: ['AUTO', 'RESTORE', 'SKIP'] as const });
+
 export const RecoveryJobRef = builder.prismaNode('RecoveryJob', {
   id: { field: 'id' },
   // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
@@ -17,6 +19,7 @@ export const RecoveryJobRef = builder.prismaNode('RecoveryJob', {
     targetPath: t.exposeString('targetPath', { nullable: true }),
     selection: t.expose('selection', { type: 'JSON', nullable: true, description: '{ schemas, tables, paths } restored selectively' }),
     confirmOverwrite: t.exposeBoolean('confirmOverwrite'),
+    ownership: t.expose('ownership', { type: RestoreOwnershipEnum, description: 'What was asked for owners and privileges; validation.ownership says what was done' }),
     jobs: t.exposeInt('jobs', { nullable: true, description: 'pg_restore --jobs asked for (null: the format default)' }),
     status: t.expose('status', { type: JobStatusEnum }),
     phase: t.exposeString('phase', { nullable: true, description: 'verifying, restoring, validating, cancelling' }),

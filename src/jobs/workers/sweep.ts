@@ -11,6 +11,6 @@ export async function registerSweep(app: AppServices): Promise<void> {
   await app.boss.schedule(queues.sweep.name, '*/5 * * * *');
   await app.boss.work(queues.sweep.name, { pollingIntervalSeconds: 10 }, async () => {
     const r = await sweepBackups(app.db, app.boss, { masterKey: app.masterKey, storageRoot: app.config.storageRoot }, app.log, { graceMs: GRACE_MS });
-    if (r.settledJobs || r.partialFiles || r.orphanObjects || r.holdMarkers.synced || r.holdMarkers.pending) app.log.info(r, 'sweep');
+    if (r.settledJobs || r.settledRestores || r.partialFiles || r.orphanObjects || r.holdMarkers.synced || r.holdMarkers.pending) app.log.info(r, 'sweep');
   });
 }
