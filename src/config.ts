@@ -57,6 +57,12 @@ const EnvSchema = z.object({
   // pg-boss refuses heartbeats under 10 s.
   JOB_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(3600).default(30),
   SEED_DEMO: bool.default(true),
+  // Alerts: the operator's SMTP server for EMAIL channels and emergency contacts.
+  SMTP_URL: z.string().url().refine((v) => /^smtps?:\/\//.test(v), 'must start with smtp:// or smtps://').optional(),
+  SMTP_FROM: z.string().min(3).default('Keepsake <keepsake@localhost>'),
+  PUBLIC_URL: z.string().url().optional(),
+  NOTIFY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
+  DESTINATION_FULL_PERCENT: z.coerce.number().min(1).max(100).default(90),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -97,6 +103,19 @@ export interface AppConfig {
   /** On SIGINT/SIGTERM, how long running jobs may finish before they are handed back to the queue. */
   shutdownGraceSeconds: number;
   seedDemo: boolean;
+  alerts: AlertsConfig;
+}
+
+export interface AlertsConfig {
+  /** The operator's SMTP server (smtp://user:pass@host:587, smtps://… for TLS); unset: e-mail cannot be sent. */
+  smtpUrl?: string;
+  smtpFrom: string;
+  /** Base of the links in messages (the API's address as users reach it). */
+  publicUrl: string;
+  /** How long one delivery attempt may take. */
+  timeoutMs: number;
+  /** A LOCAL destination whose file system is fuller than this (percent) raises DESTINATION_NEARLY_FULL. */
+  destinationFullPercent: number;
 }
 
 export class ConfigError extends Error {
@@ -159,5 +178,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     metricsToken: e.METRICS_TOKEN,
     seedDemo: e.SEED_DEMO,
+    alerts: {
+      smtpUrl: e.SMTP_URL,
+      smtpFrom: e.SMTP_FROM,
+      publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
+      timeoutMs: e.NOTIFY_TIMEOUT_SECONDS * 1000,
+      destinationFullPercent: e.DESTINATION_FULL_PERCENT,
+    },
   };
 }

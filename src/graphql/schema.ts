@@ -24,5 +24,7 @@ import './restores/operations';
 import './verification/types';
 import './verification/operations';
 import './backups/subscriptions';
+import './alerts/types';
+import './alerts/operations';
 
 export const schema = builder.toSchema();

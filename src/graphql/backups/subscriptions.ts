@@ -1,7 +1,7 @@
 // Live progress. Tenant-checked at subscribe time (the job must be the viewer's), filtered by
 // org on every event, and the job row re-read through the tenant client for each update.
 import { GraphQLError } from 'graphql';
-import type { JobEvent } from '../../events/bus';
+import type { JobEvent, JobKind } from '../../events/bus';
 import { NotFoundError, ValidationError } from '../../domain/errors';
 import { builder } from '../builder';
 import { decodeId } from '../ids';
@@ -14,7 +14,7 @@ const JobKindEnum = builder.enumType('JobKind', { values: ['BACKUP', 'RECOVERY',
 const JobEventRef = builder.objectRef<JobEvent>('JobEvent').implement({
   description: 'A change of a job in the organization: ids and a small delta',
   fields: (t) => ({
-    kind: t.field({ type: JobKindEnum, resolve: (e) => e.kind }),
+    kind: t.field({ type: JobKindEnum, resolve: (e) => e.kind as JobKind }),
     jobId: t.string({ description: 'Global id of the BackupJob (or RecoveryJob / Verification)', resolve: (e) => Buffer.from(`${e.kind === 'BACKUP' ? 'BackupJob' : e.kind === 'RECOVERY' ? 'RecoveryJob' : 'Verification'}:${e.id}`).toString('base64') }),
     status: t.string({ nullable: true, resolve: (e) => e.status ?? null }),
     phase: t.string({ nullable: true, resolve: (e) => e.phase ?? null }),
@@ -71,7 +71,7 @@ builder.subscriptionFields((t) => ({
     description: 'Every job change in the viewer organization',
     subscribe: (_root, _args, ctx) => {
       const orgId = ctx.viewer!.orgId;
-      return ctx.app.events.subscribe((e) => e.orgId === orgId);
+      return ctx.app.events.subscribe((e) => e.orgId === orgId && e.kind !== 'ALERT');
     },
     resolve: (event) => event as unknown as JobEvent,
   }),
