@@ -22,7 +22,17 @@ const emailList = z.array(z.string().max(254, 'must be at most 254 characters'))
 const kindList = z.array(z.string()).max(20, 'at most 20 kinds');
 const idList = z.array(z.string()).max(100, 'at most 100 entries');
 
-const optionalId = (ctx: GraphQLContext, v: string | number | null | undefined, type: string, path: string[]) => (v == null ? undefined : decodeId(String(v), type, path));
+const optionalId = (_ctx: GraphQLContext, v: string | number | null | undefined, type: string, path: string[]) => (v == null ? undefined : decodeId(String(v), type, path));
+
+/** A filter naming a row the viewer cannot see is not found, like any foreign id. */
+async function visible(ctx: GraphQLContext, v: string | number | null | undefined, type: 'Strategy' | 'NotificationChannel' | 'Alert', path: string[]): Promise<string | undefined> {
+  const id = optionalId(ctx, v, type, path);
+  if (id === undefined) return undefined;
+  const where = { where: { id, orgId: ctx.viewer!.orgId }, select: { id: true } };
+  const found = type === 'Strategy' ? await ctx.db!.strategy.findFirst(where) : type === 'Alert' ? await ctx.db!.alert.findFirst(where) : await ctx.db!.notificationChannel.findFirst(where);
+  if (!found) throw new NotFoundError(type);
+  return id;
+}
 
 builder.queryFields((t) => ({
   alerts: t.prismaConnection({
@@ -35,12 +45,12 @@ builder.queryFields((t) => ({
       severity: t.arg({ type: AlertSeverityEnum, required: false }),
       strategyId: t.arg.id({ required: false }),
     },
-    resolve: (query, _root, args, ctx) =>
+    resolve: async (query, _root, args, ctx) =>
       ctx.db!.alert.findMany({
         ...query,
         where: {
           orgId: ctx.viewer!.orgId, state: args.state ?? undefined, kind: args.kind ?? undefined, severity: args.severity ?? undefined,
-          strategyId: optionalId(ctx, args.strategyId, 'Strategy', ['strategyId']),
+          strategyId: await visible(ctx, args.strategyId, 'Strategy', ['strategyId']),
         },
         orderBy: { id: 'desc' },
       }),
@@ -64,12 +74,12 @@ builder.queryFields((t) => ({
     authScopes: { member: true },
     description: 'The delivery log: every message to every receiver, with each attempt',
     args: { channelId: t.arg.id({ required: false }), alertId: t.arg.id({ required: false }), status: t.arg({ type: DeliveryStatusEnum, required: false }) },
-    resolve: (query, _root, args, ctx) =>
+    resolve: async (query, _root, args, ctx) =>
       ctx.db!.delivery.findMany({
         ...query,
         where: {
           orgId: ctx.viewer!.orgId, status: args.status ?? undefined,
-          channelId: optionalId(ctx, args.channelId, 'NotificationChannel', ['channelId']), alertId: optionalId(ctx, args.alertId, 'Alert', ['alertId']),
+          channelId: await visible(ctx, args.channelId, 'NotificationChannel', ['channelId']), alertId: await visible(ctx, args.alertId, 'Alert', ['alertId']),
         },
         orderBy: { id: 'desc' },
       }),
