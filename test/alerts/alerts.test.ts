@@ -155,7 +155,7 @@ describe('a failing backup, end to end', () => {
     const sourceId = await flow.directorySource('photos', dir);
     const strategyId = await flow.strategy('photos nightly', sourceId, [await flow.localDestination('disk')], { critical: true });
     const hook = await webhookChannel(org, 'ops hook', '/ok-e2e');
-    const mail = await mutateOk(t, org.users.ADMIN.token, 'createEmailChannel', 'CreateEmailChannelInput', { name: 'ops mail', emailTo: ['ops@supplier.test', 'owner@supplier.test'] }, `id`);
+    await mutateOk(t, org.users.ADMIN.token, 'createEmailChannel', 'CreateEmailChannelInput', { name: 'ops mail', emailTo: ['ops@supplier.test', 'owner@supplier.test'] }, `id`);
     // A channel whose rule does not match (another kind only) gets nothing.
     const other = await webhookChannel(org, 'rpo only', '/ok-rpo-only');
     await mutateOk(t, org.users.ADMIN.token, 'createAlertRule', 'CreateAlertRuleInput', { channelId: other.id, kinds: ['RPO_BREACHED'] }, `id`);
