@@ -1,3 +1,5 @@
+// The alert types: alerts, channels (never their URLs or secrets), rules, emergency contacts, the
+// delivery log, and the critical flag on strategies.
 import { builder } from '../builder';
 
 export const AlertKindEnum = builder.enumType('AlertKind', {
