@@ -12,7 +12,7 @@ import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { MUTATION_ERRORS } from '../errors/types';
 import { decodeId, decodeIds } from '../ids';
-import { DeletedRef } from '../sources/operations';
+import { DeletedRef, idInput } from '../shared';
 import { nameSchema, urlSchema } from '../validation';
 import {
   AlertKindEnum, AlertRef, AlertRuleRef, AlertSeverityEnum, AlertStateEnum, DeliveryRef, DeliveryStatusEnum, EmergencyContactRef, NotificationChannelRef, StrategyScopeEnum,
@@ -166,7 +166,6 @@ const UpdateContactInput = builder.inputType('UpdateEmergencyContactInput', {
   }),
 });
 
-const idInput = (name: string) => builder.inputType(name, { fields: (t) => ({ id: t.id({ required: true }) }) });
 const channelKind = { WEBHOOK: CreateWebhookChannelInput, SLACK: CreateSlackChannelInput } as const;
 
 const ruleInput = (input: { kinds?: readonly string[] | null; minSeverity?: string | null; strategyScope?: string | null; strategyIds?: readonly unknown[] | null; notifyOnSuccess?: boolean | null; notifyOnResolve?: boolean | null }) => ({
