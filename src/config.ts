@@ -62,7 +62,6 @@ const EnvSchema = z.object({
   SMTP_FROM: z.string().min(3).default('Keepsake <keepsake@localhost>'),
   PUBLIC_URL: z.string().url().optional(),
   NOTIFY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
-  DESTINATION_FULL_PERCENT: z.coerce.number().min(1).max(100).default(90),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -114,8 +113,6 @@ export interface AlertsConfig {
   publicUrl: string;
   /** How long one delivery attempt may take. */
   timeoutMs: number;
-  /** A LOCAL destination whose file system is fuller than this (percent) raises DESTINATION_NEARLY_FULL. */
-  destinationFullPercent: number;
 }
 
 export class ConfigError extends Error {
@@ -183,7 +180,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       smtpFrom: e.SMTP_FROM,
       publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
       timeoutMs: e.NOTIFY_TIMEOUT_SECONDS * 1000,
-      destinationFullPercent: e.DESTINATION_FULL_PERCENT,
     },
   };
 }

@@ -8,10 +8,10 @@ export const ALERT_KINDS: Record<AlertKind, { title: string; fires: string; clea
   RPO_BREACHED: { title: 'RPO breached', fires: 'an active strategy has had no successful backup within its rpoMinutes', clears: 'a backup succeeds (checked every minute)' },
   RESTORE_TEST_FAILED: { title: 'Restore test failed', fires: 'a restore test (verification) of the strategy failed', clears: 'the next restore test of the strategy passes' },
   DESTINATION_UNREACHABLE: { title: 'Destination unreachable', fires: 'testing a destination failed', clears: 'the destination answers a test' },
-  DESTINATION_NEARLY_FULL: { title: 'Destination nearly full', fires: 'a LOCAL destination\'s file system is fuller than DESTINATION_FULL_PERCENT when tested', clears: 'a test finds room again' },
+  DESTINATION_NEARLY_FULL: { title: 'Destination nearly full', fires: 'reserved: nothing raises it yet (destinations report no capacity)', clears: 'resolved by a person' },
   RETENTION_DELETION_STUCK: { title: 'Retention deletion stuck', fires: 'a recovery point has been marked for deletion for over an hour (a destination keeps refusing)', clears: 'the point is gone (checked every minute)' },
   CONTROL_NON_COMPLIANT: { title: 'Compliance control non-compliant', fires: 'a compliance control evaluated as non-compliant', clears: 'the control is compliant again' },
-  AUDIT_CHAIN_BROKEN: { title: 'Audit chain broken', fires: 'verifyAuditChain found a broken link', clears: 'resolved by a person (the evidence stays broken)' },
+  AUDIT_CHAIN_BROKEN: { title: 'Audit chain broken', fires: 'reserved: nothing raises it yet (verifyAuditChain is a query)', clears: 'resolved by a person' },
 };
 
 export const SEVERITY_RANK: Record<AlertSeverity, number> = { INFO: 0, WARNING: 1, CRITICAL: 2 };
