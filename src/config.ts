@@ -72,6 +72,11 @@ const EnvSchema = z.object({
   GRAPHQL_MAX_BREADTH: z.coerce.number().int().min(10).default(300),
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(1).default(30),
   GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).default(3000),
+  // Alerts: the operator's SMTP server for EMAIL channels and emergency contacts.
+  SMTP_URL: z.string().url().refine((v) => /^smtps?:\/\//.test(v), 'must start with smtp:// or smtps://').optional(),
+  SMTP_FROM: z.string().min(3).default('Keepsake <keepsake@localhost>'),
+  PUBLIC_URL: z.string().url().optional(),
+  NOTIFY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -140,6 +145,17 @@ export interface AppConfig {
     /** Lexer tokens of the document (a 2 MB document is refused before it is parsed). */
     maxTokens: number;
   };
+  alerts: AlertsConfig;
+}
+
+export interface AlertsConfig {
+  /** The operator's SMTP server (smtp://user:pass@host:587, smtps://… for TLS); unset: e-mail cannot be sent. */
+  smtpUrl?: string;
+  smtpFrom: string;
+  /** Base of the links in messages (the API's address as users reach it). */
+  publicUrl: string;
+  /** How long one delivery attempt may take. */
+  timeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -212,5 +228,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     introspection: e.INTROSPECTION ?? (production ? 'authenticated' : 'open'),
     corsOrigins: (e.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     limits: { maxCost: e.GRAPHQL_MAX_COST, maxDepth: e.GRAPHQL_MAX_DEPTH, maxBreadth: e.GRAPHQL_MAX_BREADTH, maxAliases: e.GRAPHQL_MAX_ALIASES, maxTokens: e.GRAPHQL_MAX_TOKENS },
+    alerts: {
+      smtpUrl: e.SMTP_URL,
+      smtpFrom: e.SMTP_FROM,
+      publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
+      timeoutMs: e.NOTIFY_TIMEOUT_SECONDS * 1000,
+    },
   };
 }

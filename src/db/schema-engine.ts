@@ -166,6 +166,9 @@ function toAdapterError(err: unknown): Error {
  */
 async function openAdapter(config: pg.ClientConfig, schema: string | undefined, onDispose?: () => Promise<void>): Promise<SqlDriverAdapter> {
   const pool = new pg.Pool({ ...config, Client: CharAsTextClient, max: 1, idleTimeoutMillis: 0 });
+  // Dropping a shadow database (WITH FORCE) or stopping a throwaway server terminates the idle
+  // connection (57P01); unhandled, that error event would crash the process after the work is done.
+  pool.on('error', () => undefined);
   const adapter = await new PrismaPg(pool, schema ? { schema } : undefined).connect();
   adapter.executeScript = async (script: string) => {
     try {

@@ -8,10 +8,13 @@ export const EVENTS_CHANNEL = 'keepsake_events';
 
 export type JobKind = 'BACKUP' | 'RECOVERY' | 'VERIFICATION';
 
+/** Alerts travel on the same channel (alertUpdated); jobEvents leaves them out. */
+export type EventKind = JobKind | 'ALERT';
+
 export interface JobEvent {
   orgId: string;
-  kind: JobKind;
-  /** Row id of the BackupJob / RecoveryJob / Verification. */
+  kind: EventKind;
+  /** Row id of the BackupJob / RecoveryJob / Verification (or Alert). */
   id: string;
   status?: string;
   phase?: string | null;

@@ -26,5 +26,7 @@ import './verification/operations';
 import './downloads/types';
 import './downloads/operations';
 import './backups/subscriptions';
+import './alerts/types';
+import './alerts/operations';
 
 export const schema = builder.toSchema();

@@ -7,6 +7,9 @@ import { registerVerifyWorker } from './workers/verify';
 import { registerRetention } from './workers/retention';
 import { registerSchedulerTick } from './workers/scheduler-tick';
 import { registerSweep } from './workers/sweep';
+import { registerAlertDeliveryWorker } from './workers/alert-delivery';
+import { registerAlertDeliveryDeadLetter } from './workers/alert-delivery-dead';
+import { registerAlertTick } from './workers/alert-tick';
 import { queues } from '../queue/queues';
 import { createDb } from '../db/client';
 
@@ -35,12 +38,15 @@ export async function startWorkers(api: AppServices): Promise<Workers> {
   await registerSchedulerTick(app);
   await registerSweep(app);
   await registerRetention(app);
+  await registerAlertDeliveryWorker(app);
+  await registerAlertDeliveryDeadLetter(app);
+  await registerAlertTick(app);
   return {
     stop: async (opts = {}) => {
       if (opts.graceMs !== undefined) await app.boss.stop({ graceful: true, timeout: Math.max(opts.graceMs, 1000), close: false });
       // Waits for every handler still running, aborted ones included.
       await Promise.all([stopBackup(), stopRestore(), stopVerify()]);
-      for (const q of [queues.backupDead, queues.restoreDead, queues.schedulerTick, queues.sweep, queues.retention]) await app.boss.offWork(q.name).catch(() => undefined);
+      for (const q of [queues.backupDead, queues.restoreDead, queues.schedulerTick, queues.sweep, queues.retention, queues.alertDelivery, queues.alertDeliveryDead, queues.alertTick]) await app.boss.offWork(q.name).catch(() => undefined);
     },
   };
 }

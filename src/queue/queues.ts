@@ -76,6 +76,36 @@ export const queues = {
     payload: z.object({}).passthrough(),
     options: { policy: 'singleton', retryLimit: 0, expireInSeconds: 900 } satisfies Omit<Queue, 'name'>,
   },
+  alertDelivery: {
+    name: 'alert-delivery',
+    payload: z.object({ deliveryId: uuid, orgId: uuid }),
+    options: {
+      // One attempt at a time per delivery (singletonKey = delivery id): a slow receiver that
+      // finally answers 2xx is never sent the same message again by an overlapping retry.
+      policy: 'singleton',
+      // A receiver that is down is retried with exponential backoff for about an hour
+      // (30 s doubling, at most 20 min apart: ~1 h over 7 retries), then the dead letter.
+      retryLimit: 7,
+      retryDelay: 30,
+      retryBackoff: true,
+      retryDelayMax: 1200,
+      // An attempt is bounded by NOTIFY_TIMEOUT_SECONDS; this only catches a lost worker.
+      expireInSeconds: 120,
+      deadLetter: 'alert-delivery-dead',
+    } satisfies Omit<Queue, 'name'>,
+  },
+  alertDeliveryDead: {
+    name: 'alert-delivery-dead',
+    payload: z.object({ deliveryId: uuid, orgId: uuid }),
+    options: { retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 300 } satisfies Omit<Queue, 'name'>,
+  },
+  alertTick: {
+    name: 'alert-tick',
+    payload: z.object({}).passthrough(),
+    // Every minute: escalations, RPO and stuck-deletion checks, daily digests. A missed tick is
+    // caught up by the next one, so a stale one is never retried.
+    options: { policy: 'singleton', retryLimit: 0, expireInSeconds: 120 } satisfies Omit<Queue, 'name'>,
+  },
 } as const;
 
 export type BackupPayload = z.infer<typeof queues.backup.payload>;
@@ -83,4 +113,5 @@ export type BackupPayload = z.infer<typeof queues.backup.payload>;
 /** Creation order: a queue can only name a dead-letter queue that already exists. */
 export const QUEUE_CREATION_ORDER = [
   queues.backupDead, queues.backup, queues.restoreDead, queues.restore, queues.verify, queues.retention, queues.schedulerTick, queues.sweep,
+  queues.alertDeliveryDead, queues.alertDelivery, queues.alertTick,
 ] as const;

@@ -1,7 +1,10 @@
 // The README's role table ("## Roles"), checked as written: for each row one representative
 // operation is attempted by a member of each role (and by an API key of each role a key may
 // hold), and must be allowed exactly where the table has a ✓ and a ForbiddenError elsewhere.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { withTenant } from '../../src/db/context';
+import { raiseAlert } from '../../src/domain/alerts/raise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../src/db/generated/prisma/enums';
 import { ROLES, startTestApp, type TestApp, type TestOrg } from '../support/app';
@@ -58,6 +61,13 @@ const ATTEMPTS: Array<[RegExp, Attempt]> = [
     mutationOutcome(token, 'setLegalHold', 'SetLegalHoldInput', { recoveryPointId, reason: unique('case') })],
   [/^invite \/ remove members/, (token) => mutationOutcome(token, 'inviteMember', 'InviteMemberInput', { email: `${unique('r')}@example.com`, role: 'VIEWER' })],
   [/^create \/ revoke API keys/, (token) => mutationOutcome(token, 'createApiKey', 'CreateApiKeyInput', { name: unique('k'), role: 'VIEWER' })],
+  [/^acknowledge \/ resolve alerts/, async (token) => {
+    const alert = await withTenant(t.services.db, org.id, (tx) =>
+      raiseAlert(tx, t.services.boss, { orgId: org.id, kind: 'DESTINATION_UNREACHABLE', resourceType: 'Destination', resourceId: randomUUID(), message: 'roles' }));
+    return mutationOutcome(token, 'acknowledgeAlert', 'AcknowledgeAlertInput', { id: Buffer.from(`Alert:${alert.id}`).toString('base64') });
+  }],
+  [/^create \/ update \/ delete \/ test notification channels/, (token) =>
+    mutationOutcome(token, 'createEmailChannel', 'CreateEmailChannelInput', { name: unique('c'), emailTo: ['roles@example.com'] })],
   [/^read the audit trail/, (token) => queryOutcome(token, `{ verifyAuditChain { valid } auditEvents(first: 1) { edges { node { id } } } }`)],
   [/^change organization settings/, (token) => mutationOutcome(token, 'updateOrganization', 'UpdateOrganizationInput', { name: unique('Org') })],
 ];

@@ -15,12 +15,13 @@ const TYPE_BY_ID_FIELD: Record<string, string> = {
   membershipId: 'Membership', sourceId: 'Source', destinationId: 'Destination', destinationIds: 'Destination',
   retentionPolicyId: 'RetentionPolicy', strategyId: 'Strategy', recoveryPointId: 'RecoveryPoint', backupJobId: 'BackupJob',
   recoveryJobId: 'RecoveryJob', apiKeyId: 'ApiKey', channelId: 'NotificationChannel', verificationId: 'Verification',
+  alertId: 'Alert',
 };
 
 const SAMPLE_STRINGS: Array<[RegExp, string]> = [
   [/cron/i, '0 3 * * *'], [/timezone/i, 'UTC'], [/email/i, 'walker@example.com'], [/connectionurl/i, 'postgresql://u:p@127.0.0.1:1/db'],
   [/endpoint/i, 'http://127.0.0.1:1'], [/bucket/i, 'walk-bucket'], [/^path$/i, 'walk'], [/mmdd|peak(start|end)|season(start|end)/i, '01-01'],
-  [/reason/i, 'walk'], [/confirm/i, 'walk'],
+  [/reason/i, 'walk'], [/confirm/i, 'walk'], [/^url$/i, 'http://127.0.0.1:1/hook'],
 ];
 
 export type FieldArgs = Record<string, GraphQLInputField | GraphQLArgument>;

@@ -1,6 +1,7 @@
 // One object of every tenant type for an org, inserted directly (system context), so tests
 // can aim at them whatever mutations exist. Returns global ids by GraphQL type name.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { sealChannelSecret } from '../../src/domain/alerts/secrets';
 import { withSystem } from '../../src/db/context';
 import type { TestApp, TestOrg } from './app';
 
@@ -34,11 +35,20 @@ export async function seedOrgObjects(t: TestApp, org: TestOrg): Promise<Map<stri
     const apiKey = await tx.apiKey.create({ data: { orgId, name: `key-${tag}`, prefix: `seed${tag}${randomBytes(3).toString('hex')}`, secretHash: 'x'.repeat(64), role: 'VIEWER' } });
     const recoveryJob = await tx.recoveryJob.create({ data: { orgId, recoveryPointId: point.id, targetKind: 'DIRECTORY', targetPath: '/tmp/x' } });
     const verification = await tx.verification.create({ data: { orgId, recoveryPointId: point.id, strategyId: strategy.id } });
-    const channel = await tx.notificationChannel.create({ data: { orgId, name: `ch-${tag}`, kind: 'WEBHOOK', url: 'http://127.0.0.1:1/hook' } });
+    const channel = await tx.notificationChannel.create({
+      data: { orgId, name: `ch-${tag}`, kind: 'WEBHOOK', urlSealed: sealChannelSecret(t.services.masterKey, orgId, 'http://127.0.0.1:1/hook'), urlHint: 'http://127.0.0.1:1/…' },
+    });
+    const rule = await tx.alertRule.create({ data: { orgId, channelId: channel.id } });
+    const contact = await tx.emergencyContact.create({ data: { orgId, name: `contact-${tag}`, email: 'oncall@example.com', afterMinutes: 15 } });
+    const alert = await tx.alert.create({
+      data: { orgId, kind: 'BACKUP_FAILED', severity: 'WARNING', openKey: `seed-${tag}`, resourceType: 'Strategy', resourceId: strategy.id, strategyId: strategy.id, title: 'seed', message: 'seed' },
+    });
+    const delivery = await tx.delivery.create({ data: { orgId, eventId: randomUUID(), eventType: 'alert.opened', alertId: alert.id, channelId: channel.id, recipient: 'seed', payload: {} } });
+    await tx.deliveryAttempt.create({ data: { orgId, deliveryId: delivery.id, attempt: 1, statusCode: 500, durationMs: 3 } });
     const report = await tx.complianceReport.create({ data: { orgId, format: 'JSON', periodStart: new Date(0), periodEnd: new Date() } });
     const audit = await tx.auditEvent.create({ data: { orgId, actorType: 'SYSTEM', action: 'test.seed', resourceType: 'Source', resourceId: source.id } });
     const memberships = await tx.membership.findMany({ where: { orgId } });
-    return { source, destination, policy, strategy, job, point, missed, apiKey, recoveryJob, verification, channel, report, audit, memberships };
+    return { source, destination, policy, strategy, job, point, missed, apiKey, recoveryJob, verification, channel, rule, contact, alert, delivery, report, audit, memberships };
   });
   return new Map<string, string[]>([
     ['Source', [globalId('Source', rows.source.id)]],
@@ -52,6 +62,10 @@ export async function seedOrgObjects(t: TestApp, org: TestOrg): Promise<Map<stri
     ['RecoveryJob', [globalId('RecoveryJob', rows.recoveryJob.id)]],
     ['Verification', [globalId('Verification', rows.verification.id)]],
     ['NotificationChannel', [globalId('NotificationChannel', rows.channel.id)]],
+    ['AlertRule', [globalId('AlertRule', rows.rule.id)]],
+    ['EmergencyContact', [globalId('EmergencyContact', rows.contact.id)]],
+    ['Alert', [globalId('Alert', rows.alert.id)]],
+    ['Delivery', [globalId('Delivery', rows.delivery.id)]],
     ['ComplianceReport', [globalId('ComplianceReport', rows.report.id)]],
     ['AuditEvent', [globalId('AuditEvent', rows.audit.id)]],
     ['Membership', rows.memberships.map((m) => globalId('Membership', m.id))],

@@ -207,12 +207,17 @@ export type BackupJobQueryVariables = Exact<{
 
 
 export type BackupJobQuery = { node:
+    | { __typename: 'Alert' }
+    | { __typename: 'AlertRule' }
     | { __typename: 'ApiKey' }
     | { __typename: 'AuditEvent' }
     | { __typename: 'BackupJob', id: string, status: JobStatus, phase: string | null, trigger: JobTrigger, attempt: number, bytesDone: string, bytesTotal: string | null, percent: number | null, etaSeconds: number | null, error: string | null, errorCode: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, durationMs: number | null, scheduledFor: string | null, recoveryPoint: { id: string, format: string, compression: Compression, encrypted: boolean, legalHold: boolean, verifiedAt: string | null, expiresAt: string | null, takenAt: string, rawBytes: string, storedBytes: string, sha256: string, artifacts: Array<{ status: string, sizeBytes: string, destination: { name: string } }> } | null, strategy: { id: string, name: string } }
+    | { __typename: 'Delivery' }
     | { __typename: 'Destination' }
+    | { __typename: 'EmergencyContact' }
     | { __typename: 'Membership' }
     | { __typename: 'MissedRun' }
+    | { __typename: 'NotificationChannel' }
     | { __typename: 'Organization' }
     | { __typename: 'RecoveryJob' }
     | { __typename: 'RecoveryPoint' }
@@ -249,12 +254,17 @@ export type RecoveryJobQueryVariables = Exact<{
 
 
 export type RecoveryJobQuery = { node:
+    | { __typename: 'Alert' }
+    | { __typename: 'AlertRule' }
     | { __typename: 'ApiKey' }
     | { __typename: 'AuditEvent' }
     | { __typename: 'BackupJob' }
+    | { __typename: 'Delivery' }
     | { __typename: 'Destination' }
+    | { __typename: 'EmergencyContact' }
     | { __typename: 'Membership' }
     | { __typename: 'MissedRun' }
+    | { __typename: 'NotificationChannel' }
     | { __typename: 'Organization' }
     | { __typename: 'RecoveryJob', id: string, status: JobStatus, phase: string | null, bytesDone: string, bytesTotal: string | null, percent: number | null, etaSeconds: number | null, error: string | null, errorCode: string | null, targetKind: RecoveryTargetKind, targetDatabase: string | null, targetPath: string | null, queuedAt: string, startedAt: string | null, finishedAt: string | null, validation: unknown, recoveryPoint: { id: string, takenAt: string } | null }
     | { __typename: 'RecoveryPoint' }

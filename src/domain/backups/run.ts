@@ -23,6 +23,7 @@ import { JobProgressWriter } from '../jobs-control/progress';
 import { jobStop, type JobStop } from '../jobs-control/stop';
 import { claimBackupJob, type ClaimedBackup } from './claim';
 import { failureOf, shouldRetry } from '../jobs-control/retry';
+import { backupFailedAlert, backupSucceededNotices } from '../alerts/events';
 
 export interface BackupRunDeps {
   db: Db;
@@ -87,7 +88,7 @@ export async function runBackup(deps: BackupRunDeps, attempt: BackupAttempt): Pr
     await progress.phase('verifying');
     const manifest = buildManifest(claimed, streamed, startedAt, new Date());
     await writeManifests(targets, prefix, manifest, signal);
-    const pointId = await commitRecoveryPoint(db, {
+    const pointId = await commitRecoveryPoint(db, deps.boss, {
       job, strategy, source: claimed.source, destinations, manifest, key: streamed.key, prefix,
       dataKeyId: streamed.dataKeyId, takenAt: startedAt, finishedAt: new Date(manifest.timings.finishedAt),
     });
@@ -218,7 +219,7 @@ interface CommitArgs extends Pick<ClaimedBackup, 'job' | 'strategy' | 'source' |
 }
 
 /** The point, its artifacts, the job's success and the audit event: all or nothing. Null if the job was cancelled meanwhile. */
-async function commitRecoveryPoint(db: Db, commit: CommitArgs): Promise<string | null> {
+async function commitRecoveryPoint(db: Db, boss: PgBoss, commit: CommitArgs): Promise<string | null> {
   return withTenant(db, commit.job.orgId, async (tx) => {
     const current = await tx.backupJob.findFirst({ where: { id: commit.job.id, orgId: commit.job.orgId }, select: { cancelRequestedAt: true, status: true } });
     if (!current || current.cancelRequestedAt || current.status !== 'RUNNING') return null;
@@ -246,6 +247,11 @@ async function commitRecoveryPoint(db: Db, commit: CommitArgs): Promise<string |
       action: 'backup.succeeded', resourceType: 'RecoveryPoint', resourceId: point.id,
       after: { backupJobId: commit.job.id, strategyId: commit.strategy.id, storedBytes: m.storedBytes, sha256: m.sha256, destinations: commit.destinations.map((d) => d.id) },
     });
+    // The strategy's failure alerts resolve, and channels that asked hear of the success.
+    await backupSucceededNotices(tx, boss, {
+      orgId: commit.job.orgId, strategy: commit.strategy, backupJobId: commit.job.id, recoveryPointId: point.id,
+      rawBytes: m.rawBytes, storedBytes: m.storedBytes, durationMs: m.timings.durationMs, finishedAt: commit.finishedAt,
+    });
     return point.id;
   });
 }
@@ -272,6 +278,7 @@ async function recordFailure(deps: BackupRunDeps, attempt: BackupAttempt, job: C
     });
     if (!retry) {
       await recordAudit(tx, systemScope(job.orgId, 'backup-worker'), { action: 'backup.failed', resourceType: 'BackupJob', resourceId: job.id, after: { code, message } });
+      await backupFailedAlert(tx, deps.boss, { orgId: job.orgId, strategyId: job.strategyId, backupJobId: job.id, code, message, attempt: attempt.attempt });
     }
   });
   log.warn({ code, err: message, retry }, 'backup failed');

@@ -12,6 +12,8 @@ import { DEFAULT_S3_REGION, destinationSealAad, driverFor, orgStorageRoot, type 
 import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from '../errors';
 import { conflictOnDuplicate } from '../unique';
 import { outboundPolicy } from '../../backup/outbound';
+import type { PgBoss } from 'pg-boss';
+import { raiseAlert, resolveAlerts } from '../alerts/raise';
 
 export type { DestinationEnv } from './driver';
 
@@ -253,7 +255,7 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
  * probe is a result, not an error: the destination comes back UNHEALTHY with lastError.
  * The probe runs outside any transaction so no database connection waits on the network.
  */
-export async function testDestination(db: Db, env: DestinationEnv, scope: OrgScope, id: string) {
+export async function testDestination(db: Db, env: DestinationEnv, scope: OrgScope, id: string, boss?: PgBoss) {
   const row = await withTenant(db, scope.orgId, (tx) => tx.destination.findFirst({ where: { id, orgId: scope.orgId } }));
   if (!row) throw new NotFoundError('Destination');
 
@@ -278,6 +280,11 @@ export async function testDestination(db: Db, env: DestinationEnv, scope: OrgSco
       before: { status: row.status, lastTestedAt: row.lastTestedAt, lastError: row.lastError },
       after: { status: after.status, lastTestedAt: after.lastTestedAt, lastError: after.lastError, latencyMs },
     });
+    if (boss && error) {
+      await raiseAlert(tx, boss, { orgId: scope.orgId, kind: 'DESTINATION_UNREACHABLE', resourceType: 'Destination', resourceId: id, message: `Destination ${row.name} did not answer a test: ${error}`, figures: { destination: row.name, kind: row.kind, error } });
+    } else if (boss) {
+      await resolveAlerts(tx, boss, { orgId: scope.orgId, kinds: ['DESTINATION_UNREACHABLE'], resourceId: id, by: scope.actor.label });
+    }
     return after;
   });
 }

@@ -10,6 +10,7 @@ import { systemScope } from '../../auth/scope';
 import { enqueueBackup } from '../backups/trigger';
 import { nextRunWithPeak } from '../rules/schedule';
 import { isUniqueViolation } from '../unique';
+import { raiseAlert } from '../alerts/raise';
 
 export interface TickResult {
   enqueued: number;
@@ -79,6 +80,11 @@ async function scheduleStrategy(db: Db, boss: PgBoss, orgId: string, strategyId:
     if (jobId) await recordAudit(tx, scope, { action: 'backup.schedule', resourceType: 'BackupJob', resourceId: jobId, after: { strategyId, scheduledFor: newest } });
     if (missedSlots.length) {
       await recordAudit(tx, scope, { action: 'backup.missed', resourceType: 'Strategy', resourceId: strategyId, after: { slots: missedSlots } });
+      await raiseAlert(tx, boss, {
+        orgId, kind: 'MISSED_RUN', resourceType: 'Strategy', resourceId: strategyId, strategyId,
+        message: `${missedSlots.length} scheduled run${missedSlots.length === 1 ? '' : 's'} of ${s.name} did not start within the ${s.startWindowMinutes}-minute start window`,
+        figures: { missedSlots: missedSlots.length, firstMissed: missedSlots[0]!.toISOString(), startWindowMinutes: s.startWindowMinutes },
+      });
     }
     return { enqueued: jobId ? 1 : 0, missed: missedSlots.length, jobId };
   }).catch((err) => {

@@ -32,6 +32,8 @@ export interface StrategyInput {
   maxSizeBytes?: bigint | null;
   timeoutSeconds?: number | null;
   verifyCron?: string | null;
+  /** Alerts about a critical strategy are CRITICAL and escalate to the emergency contacts. */
+  critical?: boolean | null;
 }
 
 /**
@@ -130,6 +132,7 @@ export async function createStrategy(db: Db, scope: OrgScope, input: StrategyInp
       maxSizeBytes: input.maxSizeBytes ?? null,
       timeoutSeconds: input.timeoutSeconds ?? null,
       verifyCron: input.verifyCron?.trim() ?? null,
+      critical: input.critical ?? false,
     };
     const issues = settingIssues(settings);
     if (issues.length) throw new ValidationError(issues);
@@ -141,6 +144,7 @@ export async function createStrategy(db: Db, scope: OrgScope, input: StrategyInp
           sourceId: input.sourceId,
           retentionPolicyId: input.retentionPolicyId ?? null,
           ...settings,
+          critical: settings.critical ?? false,
           startWindowMinutes: settings.startWindowMinutes!,
           compression: settings.compression!,
           encrypted: settings.encrypted!,
@@ -159,7 +163,7 @@ export async function createStrategy(db: Db, scope: OrgScope, input: StrategyInp
 
 const SCHEDULE_FIELDS = ['cron', 'timeZone', 'peakCron', 'peakStart', 'peakEnd'] as const;
 const CLEARABLE = ['peakCron', 'peakStart', 'peakEnd', 'compressionLevel', 'rpoMinutes', 'maxSizeBytes', 'timeoutSeconds', 'verifyCron'] as const;
-const REQUIRED = ['cron', 'timeZone', 'startWindowMinutes', 'compression', 'encrypted', 'priority'] as const;
+const REQUIRED = ['cron', 'timeZone', 'startWindowMinutes', 'compression', 'encrypted', 'priority', 'critical'] as const;
 
 export async function updateStrategy(db: Db, scope: OrgScope, id: string, input: UpdateStrategyInput, now = new Date()) {
   return withTenant(db, scope.orgId, async (tx) => {
@@ -197,6 +201,7 @@ export async function updateStrategy(db: Db, scope: OrgScope, id: string, input:
       maxSizeBytes: settings.maxSizeBytes ?? null,
       timeoutSeconds: settings.timeoutSeconds ?? null,
       verifyCron: settings.verifyCron ?? null,
+      critical: settings.critical ?? false,
       // Recomputed only when the schedule changed: recomputing an unchanged one from now could
       // skip a slot that is due but not yet picked up by the scheduler.
       ...(scheduleChanged && before.status === 'ACTIVE' ? { nextRunAt: nextRunWithPeak(settings, now) } : {}),

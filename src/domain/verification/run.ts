@@ -8,6 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { PgBoss } from 'pg-boss';
+import { raiseAlert, resolveAlerts } from '../alerts/raise';
 import { connectSource, parseConnectionUrl } from '../../backup/engines/pg-connection';
 import { dropTargetDatabase } from '../../backup/restore/postgres';
 import type { Db } from '../../db/client';
@@ -22,6 +24,8 @@ import { failureOf, shouldRetry } from '../jobs-control/retry';
 
 export interface VerificationDeps extends RestoreDeps {
   events: EventBus;
+  /** To queue the alert deliveries of a failed (or passing again) restore test. */
+  boss: PgBoss;
   log: Logger;
   /** A server where scratch databases may be created and dropped (VERIFY_DATABASE_URL, else the platform's own). */
   scratchServerUrl: string;
@@ -91,6 +95,7 @@ export async function runVerification(deps: VerificationDeps, a: { verificationI
       await tx.verification.update({ where: { id: claimed.id }, data: { status: 'PASSED', evidence: evidence as object, durationMs, finishedAt: new Date() } });
       await tx.recoveryPoint.update({ where: { id: point.id }, data: { verifiedAt: new Date() } });
       await recordAudit(tx, systemScope(a.orgId, 'verify-worker'), { action: 'verification.passed', resourceType: 'Verification', resourceId: claimed.id, after: { recoveryPointId: point.id, durationMs } });
+      if (claimed.strategyId) await resolveAlerts(tx, deps.boss, { orgId: a.orgId, kinds: ['RESTORE_TEST_FAILED'], strategyId: claimed.strategyId, by: 'system:verify-worker' });
     });
     log.info({ durationMs }, 'restore test passed');
     await publish(db, a.orgId, claimed.id, 'PASSED');
@@ -103,7 +108,13 @@ export async function runVerification(deps: VerificationDeps, a: { verificationI
       where: { id: claimed.id },
       data: retry ? { status: 'QUEUED', error: message } : { status: 'FAILED', error: message, evidence: evidence as object, durationMs, finishedAt: new Date() },
     });
-    if (!retry) await recordAudit(tx, systemScope(a.orgId, 'verify-worker'), { action: 'verification.failed', resourceType: 'Verification', resourceId: claimed.id, after: { recoveryPointId: point?.id, error: message } });
+    if (!retry) {
+      await recordAudit(tx, systemScope(a.orgId, 'verify-worker'), { action: 'verification.failed', resourceType: 'Verification', resourceId: claimed.id, after: { recoveryPointId: point?.id, error: message } });
+      await raiseAlert(tx, deps.boss, {
+        orgId: a.orgId, kind: 'RESTORE_TEST_FAILED', resourceType: claimed.strategyId ? 'Strategy' : 'Verification', resourceId: claimed.strategyId ?? claimed.id, strategyId: claimed.strategyId,
+        message: `A restore test failed: ${message}`.slice(0, 2000), figures: { verificationId: claimed.id, durationMs, error: message.slice(0, 500) },
+      });
+    }
   });
   log.warn({ err: message, retry }, 'restore test failed');
   await publishJobEvent(db, { orgId: a.orgId, kind: 'VERIFICATION', id: claimed.id, status: retry ? 'QUEUED' : 'FAILED', error: message });

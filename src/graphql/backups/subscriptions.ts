@@ -1,50 +1,22 @@
 // Live progress. Tenant-checked at subscribe time (the job must be the viewer's), filtered by
 // org on every event, and the job row re-read through the tenant client for each update.
 import { GraphQLError } from 'graphql';
-import type { JobEvent } from '../../events/bus';
+import type { JobEvent, JobKind } from '../../events/bus';
 import { NotFoundError, ValidationError } from '../../domain/errors';
 import { builder } from '../builder';
 import { decodeId } from '../ids';
 import { BackupJobRef } from './types';
 import { RecoveryJobRef } from '../restores/types';
 import type { GraphQLContext } from '../context';
-import { viewerStillValid } from '../../auth/viewer';
+import { whileAuthorized } from '../subscription-access';
 
-/**
- * Ends a subscription as soon as the viewer's access ends (member removed, API key revoked or
- * expired): the access is re-checked before each event is delivered, so it holds across API
- * processes whoever removed the access. The event that finds it gone is not delivered.
- */
-function whileAuthorized(ctx: GraphQLContext, source: AsyncIterableIterator<JobEvent>): AsyncIterableIterator<JobEvent> {
-  const viewer = ctx.viewer!;
-  const iterator: AsyncIterableIterator<JobEvent> = {
-    [Symbol.asyncIterator]: () => iterator,
-    next: async () => {
-      const item = await source.next();
-      if (item.done) return item;
-      const valid = await viewerStillValid(ctx.app, viewer).catch((err: unknown) => {
-        ctx.log.warn({ err }, 'could not re-check a subscriber; ending the subscription');
-        return false;
-      });
-      if (valid) return item;
-      ctx.log.info({ viewer: viewer.label }, 'access ended: closing the subscription');
-      await source.return?.();
-      return { value: undefined, done: true };
-    },
-    return: async () => {
-      await source.return?.();
-      return { value: undefined, done: true };
-    },
-  };
-  return iterator;
-}
 
 const JobKindEnum = builder.enumType('JobKind', { values: ['BACKUP', 'RECOVERY', 'VERIFICATION'] as const });
 
 const JobEventRef = builder.objectRef<JobEvent>('JobEvent').implement({
   description: 'A change of a job in the organization: ids and a small delta',
   fields: (t) => ({
-    kind: t.field({ type: JobKindEnum, resolve: (e) => e.kind }),
+    kind: t.field({ type: JobKindEnum, resolve: (e) => e.kind as JobKind }),
     jobId: t.string({ description: 'Global id of the BackupJob (or RecoveryJob / Verification)', resolve: (e) => Buffer.from(`${e.kind === 'BACKUP' ? 'BackupJob' : e.kind === 'RECOVERY' ? 'RecoveryJob' : 'Verification'}:${e.id}`).toString('base64') }),
     status: t.string({ nullable: true, resolve: (e) => e.status ?? null }),
     phase: t.string({ nullable: true, resolve: (e) => e.phase ?? null }),
@@ -101,7 +73,7 @@ builder.subscriptionFields((t) => ({
     description: 'Every job change in the viewer organization',
     subscribe: (_root, _args, ctx) => {
       const orgId = ctx.viewer!.orgId;
-      return whileAuthorized(ctx, ctx.app.events.subscribe((e) => e.orgId === orgId));
+      return whileAuthorized(ctx, ctx.app.events.subscribe((e) => e.orgId === orgId && e.kind !== 'ALERT'));
     },
     resolve: (event) => event as unknown as JobEvent,
   }),

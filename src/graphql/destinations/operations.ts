@@ -106,6 +106,6 @@ builder.mutationFields((t) => ({
     errors: { types: MUTATION_ERRORS },
     description: 'Writes, reads back and deletes a probe object; a failed probe returns the destination as UNHEALTHY with lastError',
     args: { input: t.arg({ type: idInput('TestDestinationInput'), required: true }) },
-    resolve: (_root, { input }, ctx) => testDestination(ctx.app.db, envOf(ctx), ctx.scope!, decodeId(String(input.id), 'Destination', ['input', 'id'])),
+    resolve: (_root, { input }, ctx) => testDestination(ctx.app.db, envOf(ctx), ctx.scope!, decodeId(String(input.id), 'Destination', ['input', 'id']), ctx.app.boss),
   }),
 }));

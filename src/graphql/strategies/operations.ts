@@ -49,6 +49,7 @@ const settingFields = (t: InputFieldBuilder) => ({
   maxSizeBytes: t.field({ type: 'BigInt', required: false }),
   timeoutSeconds: t.int({ required: false, validate: int(1, 7 * 86_400) }),
   verifyCron: t.string({ required: false, validate: cronSchema, description: 'When to restore-test the newest point' }),
+  critical: t.boolean({ required: false, description: 'Alerts about it are CRITICAL and escalate to the emergency contacts (default false)' }),
 });
 
 const CreateStrategyInput = builder.inputType('CreateStrategyInput', {

@@ -8,7 +8,7 @@ import { queues } from '../../queue/queues';
 export async function registerDeadLetters(app: AppServices): Promise<void> {
   await app.boss.work(queues.backupDead.name, { pollingIntervalSeconds: 2 }, async ([job]) => {
     const p = queues.backupDead.payload.parse(job!.data);
-    await failLostJob(app.db, 'BACKUP', p.orgId, p.backupJobId);
+    await failLostJob(app.db, 'BACKUP', p.orgId, p.backupJobId, app.boss);
   });
   await app.boss.work(queues.restoreDead.name, { pollingIntervalSeconds: 2 }, async ([job]) => {
     const p = queues.restoreDead.payload.parse(job!.data);

@@ -7,7 +7,7 @@ import { queues } from '../../queue/queues';
 
 export async function registerVerifyWorker(app: AppServices): Promise<() => Promise<void>> {
   const deps = {
-    db: app.db, masterKey: app.masterKey, storageRoot: app.config.storageRoot, pgBinDir: app.config.pgBinDir, events: app.events, log: app.log,
+    db: app.db, masterKey: app.masterKey, storageRoot: app.config.storageRoot, pgBinDir: app.config.pgBinDir, events: app.events, log: app.log, boss: app.boss,
     scratchServerUrl: app.config.verifyDatabaseUrl ?? app.databaseUrl,
   };
   await app.boss.work(queues.verify.name, { localConcurrency: 1, pollingIntervalSeconds: 2 }, async ([job]) => {
