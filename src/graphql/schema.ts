@@ -23,6 +23,8 @@ import './restores/types';
 import './restores/operations';
 import './verification/types';
 import './verification/operations';
+import './repository/types';
+import './repository/operations';
 import './backups/subscriptions';
 
 export const schema = builder.toSchema();

@@ -14,6 +14,8 @@ import type { Db } from '../../db/client';
 import type { Artifact, Destination, RecoveryPoint } from '../../db/generated/prisma/client';
 import { organizationDataKey } from '../organization/data-keys';
 import { driverFor } from '../destinations/driver';
+import { CHUNKED_FORMAT } from '../repository/backup';
+import { restoreChunkedPoint } from '../repository/restore';
 
 export interface RestoreDeps {
   db: Db;
@@ -32,7 +34,7 @@ export type RestoreTarget =
       /** The operator's own server (a restore test's scratch database): exempt from the outbound policy. */
       trusted?: boolean;
     }
-  | { kind: 'directory'; path: string; paths?: string[] };
+  | { kind: 'directory'; path: string; paths?: string[]; glob?: string };
 
 export interface TableCheck {
   table: string;
@@ -62,6 +64,7 @@ export async function restorePoint(
 ): Promise<RestoreEvidence> {
   // A target the outbound policy forbids (or a malformed URL) fails before any copy is read.
   // Resolved and checked once, used by every step (create, pg_restore, counts).
+  if (point.format === CHUNKED_FORMAT && target.kind === 'directory') return restoreChunkedPoint(deps, point, target, signal, onProgress);
   const pinned = target.kind === 'postgres' ? await openTarget(target.url, { trusted: target.trusted }) : undefined;
   const copies = point.artifacts
     .filter((a) => a.status === 'PRESENT')

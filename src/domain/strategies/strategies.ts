@@ -32,6 +32,8 @@ export interface StrategyInput {
   maxSizeBytes?: bigint | null;
   timeoutSeconds?: number | null;
   verifyCron?: string | null;
+  /** DIRECTORY sources: TAR (default) or CHUNKED (deduplicated, incremental; set at creation). */
+  repositoryFormat?: 'TAR' | 'CHUNKED' | null;
 }
 
 /**
@@ -132,6 +134,12 @@ export async function createStrategy(db: Db, scope: OrgScope, input: StrategyInp
       verifyCron: input.verifyCron?.trim() ?? null,
     };
     const issues = settingIssues(settings);
+    if (input.repositoryFormat === 'CHUNKED') {
+      const source = await tx.source.findFirstOrThrow({ where: { id: input.sourceId, orgId: scope.orgId }, select: { kind: true } });
+      if (source.kind !== 'DIRECTORY') issues.push({ path: ['input', 'repositoryFormat'], message: 'CHUNKED applies to DIRECTORY sources only' });
+      if (settings.encrypted === false) issues.push({ path: ['input', 'encrypted'], message: 'a CHUNKED repository is always encrypted (its chunk names are keyed by the organization key)' });
+      if (settings.compression !== 'ZSTD') issues.push({ path: ['input', 'compression'], message: 'a CHUNKED repository compresses chunks with ZSTD' });
+    }
     if (issues.length) throw new ValidationError(issues);
     return conflictOnDuplicate(`A strategy named "${input.name}"`, async () => {
       const strategy = await tx.strategy.create({
@@ -145,6 +153,7 @@ export async function createStrategy(db: Db, scope: OrgScope, input: StrategyInp
           compression: settings.compression!,
           encrypted: settings.encrypted!,
           priority: settings.priority!,
+          repositoryFormat: input.repositoryFormat ?? 'TAR',
           status: 'ACTIVE',
           nextRunAt: nextRunWithPeak(settings, now),
         },

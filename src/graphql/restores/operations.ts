@@ -23,6 +23,7 @@ const RestoreInput = builder.inputType('RestoreRecoveryPointInput', {
     schemas: t.stringList({ required: false, validate: nameList, description: 'Restore only these schemas' }),
     tables: t.stringList({ required: false, validate: nameList, description: 'Restore only these tables' }),
     paths: t.stringList({ required: false, validate: nameList, description: 'DIRECTORY: restore only these relative paths (and what is below them)' }),
+    glob: t.string({ required: false, validate: z.string().max(1000, 'must be at most 1000 characters'), description: 'Chunked DIRECTORY points: restore only entries matching this glob (and what is under matching directories)' }),
     jobs: t.int({
       required: false,
       validate: z.number().int().min(1, 'must be at least 1').max(16, 'must be at most 16'),
