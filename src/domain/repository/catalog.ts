@@ -62,15 +62,15 @@ export async function listRecoveryPointFiles(db: Db, scope: OrgScope, recoveryPo
 }
 
 /** One file across the recovery points of a source, newest first. */
-export async function fileVersions(db: Db, scope: OrgScope, sourceId: string, filePath: string, first: number) {
+export async function fileVersions(db: Db, scope: OrgScope, sourceId: string, filePath: string, first: number, query: { include?: object; select?: object } = {}) {
   const p = snapshotPath('path', filePath);
   if (p === '') throw new ValidationError([{ path: ['path'], message: 'must name a file' }]);
   return withTenant(db, scope.orgId, async (tx) => {
     const source = await tx.source.findFirst({ where: { id: sourceId, orgId: scope.orgId }, select: { id: true } });
     if (!source) throw new NotFoundError('Source');
     return tx.backupFile.findMany({
+      ...query,
       where: { orgId: scope.orgId, sourceId, path: p, recoveryPoint: { deletingSince: null } },
-      include: { recoveryPoint: true },
       orderBy: { recoveryPoint: { takenAt: 'desc' } },
       take: first,
     });

@@ -40,7 +40,7 @@ builder.queryFields((t) => ({
       path: t.arg.string({ required: true, validate: pathArg }),
       first: t.arg.int({ required: false, validate: z.number().int().min(1, 'must be at least 1').max(500, 'must be at most 500') }),
     },
-    resolve: (_query, _root, args, ctx) =>
-      fileVersions(ctx.app.db, ctx.scope!, decodeId(String(args.sourceId), 'Source', ['sourceId']), args.path, args.first ?? 50),
+    resolve: (query, _root, args, ctx) =>
+      fileVersions(ctx.app.db, ctx.scope!, decodeId(String(args.sourceId), 'Source', ['sourceId']), args.path, args.first ?? 50, query),
   }),
 }));
