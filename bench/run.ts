@@ -3,6 +3,7 @@
 // assertion, and the exit code is 0 even when a target is missed (the table says so).
 import { runBackupOverhead } from './backup-overhead';
 import { runProgressLatency } from './progress-latency';
+import { runChunkedVsRestic } from './chunked-vs-restic';
 import { runRestoreOverhead } from './restore-overhead';
 import { printTable, type SummaryRow } from './postgres-server';
 
@@ -10,6 +11,7 @@ const BENCHES: Record<string, { about: string; run: () => Promise<SummaryRow[]> 
   backup: { about: 'backup pipeline vs pg_dump on a generated database (BENCH_DB_GB, BENCH_RUNS)', run: runBackupOverhead },
   // After backup: it reuses the database backup generates (and fails fast without it).
   restore: { about: 'our restore (verify, decrypt, decompress, pg_restore) vs raw pg_restore (BENCH_DB_GB, BENCH_RUNS)', run: runRestoreOverhead },
+  chunked: { about: 'chunked directory backups vs restic on a generated tree (BENCH_TREE_GB, default 1)', run: runChunkedVsRestic },
   progress: { about: 'worker publish → graphql-ws subscriber latency (BENCH_EVENTS, BENCH_RATE)', run: runProgressLatency },
 };
 
