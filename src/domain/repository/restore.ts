@@ -9,7 +9,22 @@ import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { restoreEntries } from '../../backup/chunked/restore';
 import { SelectionError, selectEntries } from '../../backup/chunked/select';
 import { DestinationError, IntegrityError, isBackupError, RestoreValidationError, TargetExistsError } from '../../backup/errors';
-import type { PointWithCopies, RestoreDeps, RestoreEvidence } from '../restores/copy';
+import type { Db } from '../../db/client';
+import type { Artifact, Destination, RecoveryPoint } from '../../db/generated/prisma/client';
+
+// The shapes restores/copy.ts passes in and expects back (declared here: copy.ts imports this file).
+interface RestoreDeps {
+  db: Db;
+  masterKey: Buffer;
+  storageRoot: string;
+}
+type PointWithCopies = RecoveryPoint & { artifacts: Array<Artifact & { destination: Destination }> };
+interface RestoreEvidence {
+  destinationId: string;
+  skipped: Array<{ destinationId: string; reason: string; code: string }>;
+  bytes: number;
+  entries?: { expected: number | null; actual: number };
+}
 import { openRepository, organizationRepositoryKeys } from './open';
 import { readSnapshot } from './backup';
 

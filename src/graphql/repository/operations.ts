@@ -1,3 +1,5 @@
+// The file catalog of chunked points in the API: RecoveryPoint.files (list a directory or search
+// with a glob, paged), RecoveryPoint.changeSummary, and fileVersions (one file across points).
 import { resolveArrayConnection } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import { fileVersions, listRecoveryPointFiles } from '../../domain/repository/catalog';

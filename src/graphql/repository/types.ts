@@ -1,3 +1,5 @@
+// The file catalog types of chunked recovery points: one BackupFile per snapshot entry, and the
+// change summary (files new / changed / unchanged, bytes added) a chunked run records.
 import { builder } from '../builder';
 
 export const BackupFileRef = builder.prismaObject('BackupFile', {
