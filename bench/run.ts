@@ -4,6 +4,7 @@
 import { runApiLoad } from './api-load';
 import { runBackupOverhead } from './backup-overhead';
 import { runProgressLatency } from './progress-latency';
+import { runChunkedVsRestic } from './chunked-vs-restic';
 import { runRestoreOverhead } from './restore-overhead';
 import { printTable, type SummaryRow } from './postgres-server';
 
@@ -12,6 +13,7 @@ const BENCHES: Record<string, { about: string; run: () => Promise<SummaryRow[]> 
   // After backup: it reuses the database backup generates (and fails fast without it).
   restore: { about: 'our restore (verify, decrypt, decompress, pg_restore) vs raw pg_restore (BENCH_DB_GB, BENCH_RUNS)', run: runRestoreOverhead },
   api: { about: 'the API under load with autocannon: dashboard vs { __typename }, one tenant vs another attacking (BENCH_SECONDS, BENCH_CONNECTIONS)', run: runApiLoad },
+  chunked: { about: 'chunked directory backups vs restic on a generated tree (BENCH_TREE_GB, default 1)', run: runChunkedVsRestic },
   progress: { about: 'worker publish → graphql-ws subscriber latency (BENCH_EVENTS, BENCH_RATE)', run: runProgressLatency },
 };
 

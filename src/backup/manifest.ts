@@ -13,6 +13,9 @@ export const runPrefix = (orgId: string, strategyId: string, backupJobId: string
 
 const ARTIFACT_EXTENSIONS: Record<string, string> = { custom: 'dump', plain: 'sql', tar: 'tar', directory: 'tar' };
 
+/** A chunked run's artifact: its sealed snapshot (the chunks live in the repository, see backup/chunked). */
+export const snapshotKey = (prefix: string) => `${prefix}snapshot.ksnap`;
+
 export function artifactKey(prefix: string, format: string, compression: 'ZSTD' | 'GZIP' | 'NONE', encrypted: boolean): string {
   const ext = ARTIFACT_EXTENSIONS[format] ?? 'bin';
   const comp = compression === 'ZSTD' ? '.zst' : compression === 'GZIP' ? '.gz' : '';
@@ -52,6 +55,18 @@ export const ManifestSchema = z.object({
   /** Relations a selective restore may name (older manifests lack it). */
   relations: z.array(z.string()).optional(),
   files: z.number().int().nonnegative().optional(),
+  /** Chunked directory backups: the artifact is the snapshot; what the run read and added. */
+  chunked: z.object({
+    parentBackupJobId: z.string().nullable(),
+    filesNew: z.number().int().nonnegative(),
+    filesChanged: z.number().int().nonnegative(),
+    filesUnchanged: z.number().int().nonnegative(),
+    bytesRead: z.number().int().nonnegative(),
+    bytesAdded: z.number().int().nonnegative(),
+    chunksNew: z.number().int().nonnegative(),
+    chunksReused: z.number().int().nonnegative(),
+    packs: z.number().int().nonnegative(),
+  }).optional(),
   timings: z.object({ startedAt: z.string(), finishedAt: z.string(), durationMs: z.number().int().nonnegative() }),
   producer: z.object({ name: z.literal('keepsake'), node: z.string() }),
 });

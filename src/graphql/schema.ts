@@ -25,6 +25,8 @@ import './verification/types';
 import './verification/operations';
 import './downloads/types';
 import './downloads/operations';
+import './repository/types';
+import './repository/operations';
 import './backups/subscriptions';
 import './alerts/types';
 import './alerts/operations';

@@ -31,6 +31,9 @@ export async function seedOrgObjects(t: TestApp, org: TestOrg): Promise<Map<stri
     await tx.artifact.create({
       data: { orgId, recoveryPointId: point.id, destinationId: destination.id, key: `k-${tag}`, manifestKey: `m-${tag}`, sizeBytes: 8n, sha256: 'a'.repeat(64) },
     });
+    await tx.backupFile.create({
+      data: { orgId, recoveryPointId: point.id, sourceId: source.id, path: 'photos/a.jpg', parent: 'photos', type: 'file', size: 10n, mode: 0o644, mtime: new Date(), uid: 0, gid: 0, chunks: 1 },
+    });
     const missed = await tx.missedRun.create({ data: { orgId, strategyId: strategy.id, slotAt: new Date(), reason: 'seed' } });
     const apiKey = await tx.apiKey.create({ data: { orgId, name: `key-${tag}`, prefix: `seed${tag}${randomBytes(3).toString('hex')}`, secretHash: 'x'.repeat(64), role: 'VIEWER' } });
     const recoveryJob = await tx.recoveryJob.create({ data: { orgId, recoveryPointId: point.id, targetKind: 'DIRECTORY', targetPath: '/tmp/x' } });

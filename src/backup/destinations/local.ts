@@ -78,6 +78,28 @@ export class LocalDestination implements Destination {
     }
   }
 
+  async getRange(key: string, offset: number, length: number, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    const file = this.resolve(key);
+    try {
+      if (opts.signal?.aborted) throw reasonForFailure(new Error('aborted'), opts.signal);
+      const fh = await open(file, 'r');
+      try {
+        const buf = Buffer.allocUnsafe(length);
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return done === length ? buf : buf.subarray(0, done);
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      throw this.wrap('get', key, err);
+    }
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     const file = this.resolve(key);
     try {

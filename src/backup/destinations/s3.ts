@@ -110,6 +110,24 @@ export class S3Destination implements Destination {
     }
   }
 
+  async getRange(key: string, offset: number, length: number, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    if (length === 0) return Buffer.alloc(0);
+    try {
+      const res = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), Range: `bytes=${offset}-${offset + length - 1}` }),
+        { abortSignal: opts.signal },
+      );
+      if (!(res.Body instanceof Readable)) throw new Error('GetObject returned no readable body');
+      const parts: Buffer[] = [];
+      for await (const part of res.Body) parts.push(part as Buffer);
+      const all = Buffer.concat(parts);
+      // A server that ignores Range sends the whole object: cut the range out of it.
+      return res.ContentRange || all.length <= length ? all : all.subarray(offset, offset + length);
+    } catch (err) {
+      throw this.wrap('get', key, reasonForFailure(err, opts.signal));
+    }
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));

@@ -32,6 +32,11 @@ export interface Destination {
    */
   put(key: string, body: Readable, opts?: PutOptions): Promise<PutResult>;
   get(key: string, opts?: { signal?: AbortSignal }): Promise<Readable>;
+  /**
+   * Reads `length` bytes from `offset` (chunked repositories read single chunks out of packs).
+   * Returns fewer bytes only when the object is shorter; a missing object is an error.
+   */
+  getRange(key: string, offset: number, length: number, opts?: { signal?: AbortSignal }): Promise<Buffer>;
   head(key: string): Promise<ObjectInfo | null>;
   exists(key: string): Promise<boolean>;
   /** Deleting a missing key is not an error. */

@@ -19,15 +19,17 @@ export interface DirectoryEngineOptions {
   allowedRoots?: string[];
 }
 
-export function createDirectoryEngine(opts: DirectoryEngineOptions): BackupEngine {
+/** The confined real root and the entries a backup of it covers (globs applied), in pre-order. */
+export async function planDirectory(opts: DirectoryEngineOptions, signal?: AbortSignal): Promise<{ realRoot: string; entries: TreeEntry[] }> {
   const include = globMatcher(opts.includeGlobs);
   const exclude = globMatcher(opts.excludeGlobs);
+  const realRoot = await resolveRoot(opts.root, opts.allowedRoots ?? []);
+  const walked = await walkTree(realRoot, (rel) => exclude?.(rel) ?? false, signal);
+  return { realRoot, entries: include ? selectIncluded(walked, include) : walked };
+}
 
-  const plan = async (signal?: AbortSignal) => {
-    const realRoot = await resolveRoot(opts.root, opts.allowedRoots ?? []);
-    const walked = await walkTree(realRoot, (rel) => exclude?.(rel) ?? false, signal);
-    return { realRoot, entries: include ? selectIncluded(walked, include) : walked };
-  };
+export function createDirectoryEngine(opts: DirectoryEngineOptions): BackupEngine {
+  const plan = (signal?: AbortSignal) => planDirectory(opts, signal);
 
   return {
     async estimateBytes() {

@@ -77,6 +77,8 @@ export type RestoreRecoveryPointInput = {
   confirmOverwrite?: boolean | null | undefined;
   /** Database targets: postgresql://user:password@host:port/database — stored encrypted, never returned */
   connectionUrl?: string | null | undefined;
+  /** Chunked DIRECTORY points: restore only entries matching this glob (and what is under matching directories) */
+  glob?: string | null | undefined;
   /** NEW_DATABASE, custom or directory format: pg_restore --jobs (directory default 2). More than 1 spools a custom-format dump to a private temp file on the worker first */
   jobs?: number | null | undefined;
   /** Database backups: AUTO (default) restores owners and privileges when every role owning an object of the dump exists on the target and the restoring login may act as it, else neither (--no-owner --no-privileges; validation.ownership names the missing roles); RESTORE always restores them (fails on a missing role); SKIP never does */

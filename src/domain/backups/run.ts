@@ -24,6 +24,10 @@ import { jobStop, type JobStop } from '../jobs-control/stop';
 import { claimBackupJob, type ClaimedBackup } from './claim';
 import { failureOf, shouldRetry } from '../jobs-control/retry';
 import { backupFailedAlert, backupSucceededNotices } from '../alerts/events';
+import type { DirectoryEngineOptions } from '../../backup/engines/directory';
+import type { SnapshotEntry } from '../../backup/chunked/snapshot';
+import { CHUNKED_FORMAT, runChunkedBackup } from '../repository/backup';
+import { catalogRows } from '../repository/catalog';
 
 export interface BackupRunDeps {
   db: Db;
@@ -35,6 +39,8 @@ export interface BackupRunDeps {
   log: Logger;
   /** Builds the engine for the claimed source (POSTGRES: pg_dump, DIRECTORY: tar). */
   engineFor(claimed: ClaimedBackup): BackupEngine;
+  /** What a chunked backup of a DIRECTORY source walks (same confinement as the tar engine). */
+  directoryOptionsFor(claimed: ClaimedBackup): DirectoryEngineOptions;
   /** How often progress is written to the row and published (ms). */
   progressIntervalMs?: number;
 }
@@ -84,13 +90,15 @@ export async function runBackup(deps: BackupRunDeps, attempt: BackupAttempt): Pr
   try {
     // A crashed earlier attempt of this job may have left complete objects: start clean.
     await removeRunObjects(targets, prefix);
-    const streamed = await streamToDestinations(deps, claimed, { targets, prefix, stopper, progress });
+    const chunked = strategy.repositoryFormat === 'CHUNKED' && claimed.source.kind === 'DIRECTORY';
+    const run = { targets, prefix, stopper, progress, log: jobLog };
+    const streamed = chunked ? await streamToRepository(deps, claimed, run) : await streamToDestinations(deps, claimed, run);
     await progress.phase('verifying');
     const manifest = buildManifest(claimed, streamed, startedAt, new Date());
     await writeManifests(targets, prefix, manifest, signal);
     const pointId = await commitRecoveryPoint(db, deps.boss, {
       job, strategy, source: claimed.source, destinations, manifest, key: streamed.key, prefix,
-      dataKeyId: streamed.dataKeyId, takenAt: startedAt, finishedAt: new Date(manifest.timings.finishedAt),
+      dataKeyId: streamed.dataKeyId, takenAt: startedAt, finishedAt: new Date(manifest.timings.finishedAt), addedBytes: streamed.addedBytes, entries: streamed.entries,
     });
     // A cancel that arrived between the upload and the commit is honoured: nothing is kept.
     if (!pointId) throw new CancelledError(new Error('cancelled by request'));
@@ -108,11 +116,45 @@ export async function runBackup(deps: BackupRunDeps, attempt: BackupAttempt): Pr
   }
 }
 
+/** What a run stored, whichever format: a tar/dump artifact, or a snapshot plus new packs. */
 interface StreamedBackup {
   key: string;
   dataKeyId: string | null;
-  pipeline: Awaited<ReturnType<typeof runBackupPipeline>>;
+  compression: Manifest['compression'];
+  /** rawBytes, storedBytes (of the artifact at `key`), sha256, rawSha256. */
+  pipeline: Pick<Awaited<ReturnType<typeof runBackupPipeline>>, 'rawBytes' | 'storedBytes' | 'sha256' | 'rawSha256'>;
   engine: EngineResult;
+  /** Bytes this run added at each destination (chunked: new packs plus the snapshot). */
+  addedBytes: number;
+  chunked?: Manifest['chunked'];
+  /** Chunked: the snapshot's entries, for the file catalog. */
+  entries?: SnapshotEntry[];
+}
+
+/** A chunked DIRECTORY backup (domain/repository): new chunks into the shared repository, the snapshot at the run's prefix. */
+async function streamToRepository(
+  deps: BackupRunDeps,
+  claimed: ClaimedBackup,
+  run: { prefix: string; stopper: JobStop; progress: JobProgressWriter; log: Logger },
+): Promise<StreamedBackup> {
+  const { strategy } = claimed;
+  const r = await runChunkedBackup({ db: deps.db, masterKey: deps.masterKey, storageRoot: deps.storageRoot }, {
+    claimed, directory: deps.directoryOptionsFor(claimed), prefix: run.prefix, signal: run.stopper.signal, log: run.log,
+    maxBytes: strategy.maxSizeBytes !== null ? Number(strategy.maxSizeBytes) : undefined,
+    onProgress: (n) => run.progress.update(n), onEstimate: (n) => (run.progress.total = n),
+  });
+  const s = r.stats;
+  return {
+    key: r.key, dataKeyId: r.keyId, compression: 'ZSTD',
+    pipeline: { rawBytes: s.totalBytes, storedBytes: r.storedBytes, sha256: r.sha256, rawSha256: r.rawSha256 },
+    engine: { format: CHUNKED_FORMAT, versions: { chunked: '1', chunker: 'fastcdc-2020' }, files: r.snapshot.entries.length },
+    addedBytes: r.storedBytes + s.bytesAdded,
+    entries: r.snapshot.entries,
+    chunked: {
+      parentBackupJobId: r.parentBackupJobId, filesNew: s.filesNew, filesChanged: s.filesChanged, filesUnchanged: s.filesUnchanged,
+      bytesRead: s.bytesRead, bytesAdded: s.bytesAdded, chunksNew: s.chunksNew, chunksReused: s.chunksReused, packs: s.packs,
+    },
+  };
 }
 
 /**
@@ -157,7 +199,7 @@ async function streamToDestinations(
   });
   const engineResult = await engineDone;
   if (engineResult === undefined || signal.aborted) throw engineError ?? signal.reason;
-  return { key, dataKeyId: dataKey?.id ?? null, pipeline, engine: engineResult };
+  return { key, dataKeyId: dataKey?.id ?? null, compression: strategy.compression, pipeline, engine: engineResult, addedBytes: pipeline.storedBytes };
 }
 
 /** What the run wrote, as the manifest beside each copy (enough to rebuild the catalog). */
@@ -172,7 +214,7 @@ function buildManifest(claimed: ClaimedBackup, streamed: StreamedBackup, started
     backupJobId: job.id,
     artifactKey: streamed.key,
     engine: { format: engine.format, versions: engine.versions },
-    compression: strategy.compression,
+    compression: streamed.compression,
     encryption: streamed.dataKeyId ? { algorithm: 'AES-256-GCM', keyId: streamed.dataKeyId, chunked: true } : null,
     rawBytes: pipeline.rawBytes,
     storedBytes: pipeline.storedBytes,
@@ -181,6 +223,7 @@ function buildManifest(claimed: ClaimedBackup, streamed: StreamedBackup, started
     rowCounts: engine.rowCounts,
     relations: engine.relations,
     files: engine.files,
+    chunked: streamed.chunked,
     timings: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime() },
     producer: { name: 'keepsake', node: process.version },
   };
@@ -216,6 +259,8 @@ interface CommitArgs extends Pick<ClaimedBackup, 'job' | 'strategy' | 'source' |
   dataKeyId: string | null;
   takenAt: Date;
   finishedAt: Date;
+  addedBytes: number;
+  entries?: SnapshotEntry[];
 }
 
 /** The point, its artifacts, the job's success and the audit event: all or nothing. Null if the job was cancelled meanwhile. */
@@ -228,7 +273,7 @@ async function commitRecoveryPoint(db: Db, boss: PgBoss, commit: CommitArgs): Pr
       data: {
         orgId: commit.job.orgId, strategyId: commit.strategy.id, sourceId: commit.source.id, backupJobId: commit.job.id, sourceKind: commit.source.kind,
         format: m.engine.format, compression: m.compression, encrypted: m.encryption !== null, keyId: commit.dataKeyId,
-        rawBytes: BigInt(m.rawBytes), storedBytes: BigInt(m.storedBytes), sha256: m.sha256, manifest: m as object, takenAt: commit.takenAt,
+        rawBytes: BigInt(m.rawBytes), storedBytes: BigInt(commit.addedBytes), sha256: m.sha256, manifest: m as object, takenAt: commit.takenAt,
         // The policy as it is at commit time decides when this point may go (and when a lock lets it).
         expiresAt: await expiryForStrategy(tx, commit.job.orgId, commit.strategy.retentionPolicyId, commit.takenAt),
         artifacts: {
@@ -238,11 +283,15 @@ async function commitRecoveryPoint(db: Db, boss: PgBoss, commit: CommitArgs): Pr
         },
       },
     });
+    if (commit.entries) {
+      const rows = catalogRows(commit.job.orgId, point.id, commit.source.id, commit.entries);
+      for (let i = 0; i < rows.length; i += 5000) await tx.backupFile.createMany({ data: rows.slice(i, i + 5000) });
+    }
     await tx.backupJob.update({
       where: { id: commit.job.id },
       data: { status: 'SUCCEEDED', phase: null, bytesDone: BigInt(m.rawBytes), bytesTotal: BigInt(m.rawBytes), percent: 100, etaSeconds: 0, finishedAt: commit.finishedAt, error: null, errorCode: null },
     });
-    await tx.destination.updateMany({ where: { id: { in: commit.destinations.map((d) => d.id) }, orgId: commit.job.orgId }, data: { usedBytes: { increment: BigInt(m.storedBytes) } } });
+    await tx.destination.updateMany({ where: { id: { in: commit.destinations.map((d) => d.id) }, orgId: commit.job.orgId }, data: { usedBytes: { increment: BigInt(commit.addedBytes) } } });
     await recordAudit(tx, systemScope(commit.job.orgId, 'backup-worker'), {
       action: 'backup.succeeded', resourceType: 'RecoveryPoint', resourceId: point.id,
       after: { backupJobId: commit.job.id, strategyId: commit.strategy.id, storedBytes: m.storedBytes, sha256: m.sha256, destinations: commit.destinations.map((d) => d.id) },

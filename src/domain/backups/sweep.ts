@@ -80,7 +80,8 @@ async function removeOrphans(db: Db, orgId: string, driver: ReturnType<typeof dr
   const prefix = orgPrefix(orgId);
   for await (const obj of driver.list(prefix)) {
     const [strategyId, jobId] = obj.key.slice(prefix.length).split('/');
-    if (!strategyId || !jobId) continue;
+    // The chunked repository's packs are shared by many points: only prune may remove them.
+    if (!strategyId || !jobId || strategyId === 'repository') continue;
     const entry = byJob.get(jobId) ?? { keys: [], newest: 0 };
     entry.keys.push(obj.key);
     entry.newest = Math.max(entry.newest, obj.modifiedAt.getTime());

@@ -17,6 +17,8 @@ import { systemScope } from '../../auth/scope';
 import type { Artifact, Destination, RecoveryPoint } from '../../db/generated/prisma/client';
 import { organizationDataKey } from '../organization/data-keys';
 import { driverFor } from '../destinations/driver';
+import { CHUNKED_FORMAT } from '../repository/backup';
+import { restoreChunkedPoint } from '../repository/restore';
 
 export interface RestoreDeps {
   db: Db;
@@ -38,7 +40,7 @@ export type RestoreTarget =
       /** Marks the database a 'new' restore creates until it succeeds (see restore/postgres.ts). */
       marker?: string;
     }
-  | { kind: 'directory'; path: string; paths?: string[] };
+  | { kind: 'directory'; path: string; paths?: string[]; glob?: string };
 
 export interface TableCheck {
   table: string;
@@ -164,6 +166,7 @@ export async function restorePoint(
 ): Promise<RestoreEvidence> {
   // A target the outbound policy forbids (or a malformed URL) fails before any copy is read.
   // Resolved and checked once, used by every step (create, pg_restore, counts).
+  if (point.format === CHUNKED_FORMAT && target.kind === 'directory') return restoreChunkedPoint(deps, point, target, signal, onProgress);
   const pinned = target.kind === 'postgres' ? await openTarget(target.url, { trusted: target.trusted }) : undefined;
   const chosen = await chooseIntactCopy(deps, point, signal, { onAttempt: () => onProgress('verifying', 0), checkEveryCopy: opts.checkEveryCopy });
   const skipped = chosen.skipped;

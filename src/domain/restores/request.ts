@@ -2,6 +2,7 @@
 // a database, a directory inside the allowed roots, explicit confirmation before overwriting an
 // existing database), then the RecoveryJob row and its queue job are created in one transaction.
 // The target URL may carry a password: it is sealed like source URLs and never returned.
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fromPrisma, type PgBoss } from 'pg-boss';
 import { recordAudit } from '../../audit/writer';
@@ -15,6 +16,16 @@ import { FINAL_STATUSES } from '../backups/trigger';
 import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from '../errors';
 import { connectionHint } from '../sources/sources';
 import { parseRelationName, relationMatches } from '../../backup/restore/toc';
+import { CHUNKED_FORMAT } from '../repository/backup';
+import { checkChunkedSelection } from '../repository/catalog';
+
+/** A chunked restore target must be new or empty (checked again by the worker before it writes). */
+async function checkTargetEmpty(p: string): Promise<void> {
+  const existing = await stat(p).catch(() => null);
+  if (existing && (!existing.isDirectory() || (await readdir(p)).length > 0)) {
+    throw new ValidationError([{ path: ['input', 'path'], message: `${p} exists and is not an empty directory: restore into a new or empty directory` }]);
+  }
+}
 
 export type RestoreTargetKind = 'NEW_DATABASE' | 'EXISTING_DATABASE' | 'DIRECTORY';
 
@@ -30,6 +41,8 @@ export interface RestoreInput {
   schemas?: string[] | null;
   tables?: string[] | null;
   paths?: string[] | null;
+  /** Chunked directory backups: restore only entries matching this glob (and what lies under matching directories). */
+  glob?: string | null;
   /** pg_restore --jobs into a NEW_DATABASE (custom and directory formats). */
   jobs?: number | null;
   /** Owners and privileges of database restores: AUTO (default), RESTORE or SKIP (see restore/postgres.ts). */
@@ -132,6 +145,12 @@ export async function restoreRecoveryPoint(db: Db, boss: PgBoss, env: RestoreEnv
     if (point.deletingSince) throw new ConflictError('The recovery point is being deleted');
     if (point.artifacts.length === 0) throw new ConflictError('The recovery point has no copy left to restore from');
     const target = checkTarget(input, point.sourceKind, point.format, env, point.manifest);
+    if (input.glob != null && point.format !== CHUNKED_FORMAT) throw new ValidationError([{ path: ['input', 'glob'], message: 'applies to chunked directory backups only' }]);
+    if (point.format === CHUNKED_FORMAT) {
+      if (input.glob != null && (input.glob.length === 0 || input.glob.length > 1000 || input.glob.includes('\0'))) throw new ValidationError([{ path: ['input', 'glob'], message: 'must be 1..1000 characters without NUL' }]);
+      await checkChunkedSelection(tx, scope.orgId, point.id, input.paths ?? [], input.glob);
+      await checkTargetEmpty(input.path!);
+    }
     const created = await tx.recoveryJob.create({
       data: {
         orgId: scope.orgId,
@@ -140,7 +159,7 @@ export async function restoreRecoveryPoint(db: Db, boss: PgBoss, env: RestoreEnv
         targetUrlSealed: input.connectionUrl && point.sourceKind === 'POSTGRES' ? sealSecret(env.masterKey, input.connectionUrl, targetSealAad(scope.orgId)) : null,
         targetDatabase: target.database ?? null,
         targetPath: point.sourceKind === 'DIRECTORY' ? input.path! : null,
-        selection: { schemas: input.schemas ?? [], tables: input.tables ?? [], paths: input.paths ?? [] },
+        selection: { schemas: input.schemas ?? [], tables: input.tables ?? [], paths: input.paths ?? [], ...(input.glob != null ? { glob: input.glob } : {}) },
         confirmOverwrite: input.confirmOverwrite === true,
         jobs: input.jobs ?? null,
         ownership: input.ownership ?? 'AUTO',

@@ -66,9 +66,9 @@ export async function runRestore(
   try {
     if (!point) throw new CancelledError(new Error('the recovery point was deleted before the restore started'));
     progress.total = Number(point.rawBytes);
-    const selection = (job.selection ?? {}) as { schemas?: string[]; tables?: string[]; paths?: string[] };
+    const selection = (job.selection ?? {}) as { schemas?: string[]; tables?: string[]; paths?: string[]; glob?: string | null };
     const target: RestoreTarget = job.targetKind === 'DIRECTORY'
-      ? { kind: 'directory', path: job.targetPath!, paths: selection.paths }
+      ? { kind: 'directory', path: job.targetPath!, paths: selection.paths, glob: selection.glob ?? undefined }
       : {
           kind: 'postgres',
           url: openSecret(deps.masterKey, job.targetUrlSealed!, targetSealAad(job.orgId)),

@@ -34,6 +34,8 @@ export interface StrategyInput {
   verifyCron?: string | null;
   /** Alerts about a critical strategy are CRITICAL and escalate to the emergency contacts. */
   critical?: boolean | null;
+  /** DIRECTORY sources: TAR (default) or CHUNKED (deduplicated, incremental; set at creation). */
+  repositoryFormat?: 'TAR' | 'CHUNKED' | null;
 }
 
 /**
@@ -135,6 +137,12 @@ export async function createStrategy(db: Db, scope: OrgScope, input: StrategyInp
       critical: input.critical ?? false,
     };
     const issues = settingIssues(settings);
+    if (input.repositoryFormat === 'CHUNKED') {
+      const source = await tx.source.findFirstOrThrow({ where: { id: input.sourceId, orgId: scope.orgId }, select: { kind: true } });
+      if (source.kind !== 'DIRECTORY') issues.push({ path: ['input', 'repositoryFormat'], message: 'CHUNKED applies to DIRECTORY sources only' });
+      if (settings.encrypted === false) issues.push({ path: ['input', 'encrypted'], message: 'a CHUNKED repository is always encrypted (its chunk names are keyed by the organization key)' });
+      if (settings.compression !== 'ZSTD') issues.push({ path: ['input', 'compression'], message: 'a CHUNKED repository compresses chunks with ZSTD' });
+    }
     if (issues.length) throw new ValidationError(issues);
     return conflictOnDuplicate(`A strategy named "${input.name}"`, async () => {
       const strategy = await tx.strategy.create({
@@ -149,6 +157,7 @@ export async function createStrategy(db: Db, scope: OrgScope, input: StrategyInp
           compression: settings.compression!,
           encrypted: settings.encrypted!,
           priority: settings.priority!,
+          repositoryFormat: input.repositoryFormat ?? 'TAR',
           status: 'ACTIVE',
           nextRunAt: nextRunWithPeak(settings, now),
         },

@@ -36,6 +36,7 @@ const RestoreInput = builder.inputType('RestoreRecoveryPointInput', {
         'Database backups: AUTO (default) restores owners and privileges when every role owning an object of the dump exists on the target and the restoring login may act as it, ' +
         'else neither (--no-owner --no-privileges; validation.ownership names the missing roles); RESTORE always restores them (fails on a missing role); SKIP never does',
     }),
+    glob: t.string({ required: false, validate: z.string().max(1000, 'must be at most 1000 characters'), description: 'Chunked DIRECTORY points: restore only entries matching this glob (and what is under matching directories)' }),
     jobs: t.int({
       required: false,
       validate: z.number().int().min(1, 'must be at least 1').max(16, 'must be at most 16'),

@@ -7,7 +7,7 @@ import { CompressionEnum } from '../backups/types';
 import { MUTATION_ERRORS } from '../errors/types';
 import { decodeId, decodeIds } from '../ids';
 import { nameSchema } from '../validation';
-import { StrategyRef, StrategyStatusEnum } from './types';
+import { RepositoryFormatEnum, StrategyRef, StrategyStatusEnum } from './types';
 import { idInput, DeletedRef } from '../shared';
 
 builder.queryField('strategies', (t) =>
@@ -58,6 +58,7 @@ const CreateStrategyInput = builder.inputType('CreateStrategyInput', {
     sourceId: t.id({ required: true }),
     destinationIds: t.idList({ required: true, validate: destinationIds }),
     cron: t.string({ required: true, validate: cronSchema, description: '5-field cron or @daily, @hourly, ...' }),
+    repositoryFormat: t.field({ type: RepositoryFormatEnum, required: false, description: 'Default TAR; CHUNKED for DIRECTORY sources (fixed once created)' }),
     ...settingFields(t),
   }),
 });

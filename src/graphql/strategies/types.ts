@@ -6,6 +6,11 @@ import { DestinationRef } from '../destinations/types';
 
 export const StrategyStatusEnum = builder.enumType('StrategyStatus', { values: ['ACTIVE', 'PAUSED'] as const });
 
+export const RepositoryFormatEnum = builder.enumType('RepositoryFormat', {
+  description: 'TAR: one archive per run. CHUNKED: a deduplicated, incremental repository with a file catalog (DIRECTORY sources)',
+  values: ['TAR', 'CHUNKED'] as const,
+});
+
 export const StrategyRef = builder.prismaNode('Strategy', {
   id: { field: 'id' },
   // Another org's id (hidden by RLS) or a deleted row: node() answers null, not an error.
@@ -33,6 +38,7 @@ export const StrategyRef = builder.prismaNode('Strategy', {
     compression: t.expose('compression', { type: CompressionEnum }),
     compressionLevel: t.exposeInt('compressionLevel', { nullable: true, description: 'Empty means the algorithm default' }),
     encrypted: t.exposeBoolean('encrypted'),
+    repositoryFormat: t.expose('repositoryFormat', { type: RepositoryFormatEnum }),
     priority: t.exposeInt('priority'),
     rpoMinutes: t.exposeInt('rpoMinutes', { nullable: true }),
     maxSizeBytes: t.expose('maxSizeBytes', { type: 'BigInt', nullable: true }),

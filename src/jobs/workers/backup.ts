@@ -5,7 +5,7 @@
 import os from 'node:os';
 import type { AppServices } from '../../services';
 import { runBackup } from '../../domain/backups/run';
-import { backupEngineFor } from '../../domain/backups/engine';
+import { backupEngineFor, directoryOptionsFor } from '../../domain/backups/engine';
 import { queues } from '../../queue/queues';
 
 /** The highest maxConcurrentBackups an organization may have; each value is a tier. */
@@ -22,6 +22,7 @@ export async function registerBackupWorker(app: AppServices): Promise<() => Prom
     events: app.events,
     log: app.log,
     engineFor: backupEngineFor(app),
+    directoryOptionsFor: directoryOptionsFor(app),
   };
   await app.boss.work(
     queues.backup.name,
