@@ -25,6 +25,8 @@ import './verification/types';
 import './verification/operations';
 import './downloads/types';
 import './downloads/operations';
+import './reporting/types';
+import './reporting/operations';
 import './backups/subscriptions';
 
 export const schema = builder.toSchema();
