@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'src/db/generated/', 'test/generated/', 'src/cli/generated/', '.data/', 'coverage/'] },
+  { ignores: ['node_modules/', 'src/db/generated/', 'test/generated/', 'src/cli/generated/', '.data/', 'coverage/', 'web/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -27,6 +27,8 @@ import './downloads/types';
 import './downloads/operations';
 import './repository/types';
 import './repository/operations';
+import './reporting/types';
+import './reporting/operations';
 import './backups/subscriptions';
 import './alerts/types';
 import './alerts/operations';

@@ -6,6 +6,7 @@ import type { AppServices } from '../services';
 import { readiness } from './health';
 import { createMetrics } from './metrics';
 import { downloadRoutes } from './downloads';
+import { serveWebApp } from './web-app';
 
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -25,6 +26,8 @@ export function plainRoutes(app: AppServices): Route[] {
     },
     { path: '/metrics', handle: (req, res) => metrics(req, res) },
     ...downloadRoutes(app),
+    { method: 'GET', path: /^\/app(\/.*)?$/, handle: (req, res) => serveWebApp(req, res) },
+    { method: 'GET', path: '/', handle: (_req, res) => void res.writeHead(302, { location: '/app/' }).end() },
   ];
 }
 

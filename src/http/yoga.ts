@@ -3,6 +3,7 @@
 // and answered with its request id). The WebSocket server runs operations through the same envelop.
 import type { IncomingMessage } from 'node:http';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { AppServices } from '../services';
 import { buildContext, requestIdFrom } from '../graphql/context-factory';
@@ -24,7 +25,10 @@ export function createGraphQLHandler(app: AppServices, schema: GraphQLSchema): K
   return createYoga<{ req?: IncomingMessage; connectionParams?: Record<string, unknown> }, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: app.config.graphiql ? { subscriptionsProtocol: 'WS' } : false,
+    graphiql: app.config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Keepsake GraphiQL' } : false,
+    // GraphiQL from the installed package (scripts, styles and editor workers inline), not a CDN:
+    // it works offline and behind a closed network.
+    renderGraphiQL,
     landingPage: false,
     logging: false,
     // Cross-origin callers only from CORS_ORIGINS; by default none (no CORS headers at all).

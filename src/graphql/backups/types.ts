@@ -34,6 +34,21 @@ export const BackupJobRef = builder.prismaNode('BackupJob', {
       resolve: (j) => (j.startedAt && j.finishedAt ? j.finishedAt.getTime() - j.startedAt.getTime() : null),
     }),
     recoveryPoint: t.relation('recoveryPoint', { nullable: true }),
+    initiatedBy: t.string({
+      nullable: true,
+      description: 'Who asked for the run: a member (name or e-mail), an API key ("API key <name>"), or null for the scheduler and retries',
+      select: { orgId: true, initiatedById: true, initiatedByApiKey: true },
+      // One look-up per job that a person or key started; the history pages list a few dozen.
+      resolve: async (j, _args, ctx) => {
+        if (j.initiatedByApiKey) {
+          const key = await ctx.db!.apiKey.findFirst({ where: { id: j.initiatedByApiKey, orgId: j.orgId }, select: { name: true } });
+          return key ? `API key ${key.name}` : 'API key (revoked)';
+        }
+        if (!j.initiatedById) return null;
+        const member = await ctx.db!.membership.findFirst({ where: { userId: j.initiatedById, orgId: j.orgId }, select: { user: { select: { name: true, email: true } } } });
+        return member ? (member.user.name ?? member.user.email) : 'former member';
+      },
+    }),
   }),
 });
 
