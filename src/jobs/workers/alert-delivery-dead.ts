@@ -4,7 +4,7 @@ import { markDeliveryDead } from '../../domain/alerts/deliver';
 import { queues } from '../../queue/queues';
 
 export async function registerAlertDeliveryDeadLetter(app: AppServices): Promise<void> {
-  await app.boss.work(queues.alertDeliveryDead.name, { pollingIntervalSeconds: 2 }, async ([job]) => {
+  await app.boss.work(queues.alertDeliveryDead.name, { pollingIntervalSeconds: 5 }, async ([job]) => {
     const payload = queues.alertDeliveryDead.payload.parse(job!.data);
     if (await markDeliveryDead(app.db, payload)) app.log.warn({ deliveryId: payload.deliveryId }, 'notification dead after its retries');
   });

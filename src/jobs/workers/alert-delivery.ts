@@ -7,7 +7,7 @@ import { queues } from '../../queue/queues';
 
 export async function registerAlertDeliveryWorker(app: AppServices): Promise<void> {
   const deps = deliveryDeps(app);
-  await app.boss.work(queues.alertDelivery.name, { localConcurrency: 4, pollingIntervalSeconds: 1 }, async ([job]) => {
+  await app.boss.work(queues.alertDelivery.name, { localConcurrency: 2, pollingIntervalSeconds: 2 }, async ([job]) => {
     const payload = queues.alertDelivery.payload.parse(job!.data);
     const outcome = await runDelivery(deps, { ...payload, attempt: job!.retryCount + 1 });
     if (outcome.status === 'RETRY') throw new Error(outcome.error);
