@@ -195,7 +195,7 @@ describe('a DIRECTORY backup', () => {
     })();
     await pipeline((await import('node:fs')).createReadStream(tarFile), extract);
     await reading;
-    expect([...entries.keys()].sort()).toEqual(['2026', '2026/june', '2026/june/a.jpg', 'latest', 'notes.txt']);
+    expect([...entries.keys()].sort()).toEqual(['.', '2026', '2026/june', '2026/june/a.jpg', 'latest', 'notes.txt']);
     expect(entries.get('notes.txt')!.mode! & 0o777).toBe(0o640);
     expect(entries.get('notes.txt')!.mtime!.getTime()).toBe(mtime.getTime());
     expect(entries.get('latest')).toMatchObject({ type: 'symlink', linkname: 'notes.txt' });
