@@ -1,5 +1,8 @@
 // Starts every worker of this process. Each worker lives in its own file under workers/.
 import type { AppServices } from '../services';
+import { settleJobsOfDeadWorkers, settleJobsOfWorker } from '../domain/backups/lost-workers';
+import { InflightJobs } from './inflight';
+import { holdWorkerLock } from './worker-lock';
 import { registerBackupWorker } from './workers/backup';
 import { registerDeadLetters } from './workers/dead-letter';
 import { registerRestoreWorker } from './workers/restore';
@@ -13,12 +16,24 @@ import { registerAlertTick } from './workers/alert-tick';
 import { queues } from '../queue/queues';
 import { createDb } from '../db/client';
 
+/** What the job workers share: who this worker is, and its running handlers. */
+export interface WorkerContext {
+  workerId: string;
+  inflight: InflightJobs;
+}
+
+/** How long interrupted handlers get to record INTERRUPTED and clean up before their rows are settled for them. */
+const INTERRUPT_WAIT_MS = 30_000;
+
 export interface Workers {
+  readonly workerId: string;
   /**
    * Stops fetching jobs and waits for the running ones. With `graceMs`, running jobs get that
-   * long; then pg-boss hands them back to the queue (retried by another worker, or this one after
-   * a restart) and aborts them, and their handlers record INTERRUPTED and clean up before this
-   * returns. Without it, running jobs are waited for however long they take.
+   * long; then this process interrupts them itself, and each handler records INTERRUPTED, cleans
+   * up and hands its job back to the queue (retried at once by another worker, or this one after a
+   * restart) before this returns. A handler that does not answer within INTERRUPT_WAIT_MS has its
+   * job settled the same way by this worker's id. Without `graceMs`, running jobs are waited for
+   * however long they take.
    */
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -31,22 +46,43 @@ export async function startWorkers(api: AppServices): Promise<Workers> {
   // connections close by themselves (pg's idle timeout) or with the process.
   const db = createDb(api.databaseUrl, { max: api.config.database.workerPoolMax });
   const app: AppServices = { ...api, db };
-  const stopBackup = await registerBackupWorker(app);
-  const stopRestore = await registerRestoreWorker(app);
+  const lock = await holdWorkerLock(app.databaseUrl, app.log);
+  const ctx: WorkerContext = { workerId: lock.workerId, inflight: new InflightJobs() };
+  if (!lock.held) app.log.warn({ workerId: lock.workerId }, 'another live session holds this worker id; its jobs are not settled at start-up');
+  // Jobs an earlier run of this worker (or another dead worker of this host) left RUNNING go back
+  // to the queue now, not when their heartbeat lapses.
+  const settled = await settleJobsOfDeadWorkers(app.db, app.boss, { host: lock.host, ownId: lock.workerId, ownIdIsStale: lock.held });
+  if (settled.requeued || settled.failed) app.log.info({ ...settled }, 'settled the jobs of workers that stopped without finishing them');
+
+  await registerBackupWorker(app, ctx);
+  await registerRestoreWorker(app, ctx);
   await registerDeadLetters(app);
-  const stopVerify = await registerVerifyWorker(app);
+  await registerVerifyWorker(app, ctx);
   await registerSchedulerTick(app);
   await registerSweep(app);
   await registerRetention(app);
   await registerAlertDeliveryWorker(app);
   await registerAlertDeliveryDeadLetter(app);
   await registerAlertTick(app);
+  const names = [queues.backup, queues.restore, queues.verify, queues.backupDead, queues.restoreDead, queues.schedulerTick, queues.sweep, queues.retention, queues.alertDelivery, queues.alertDeliveryDead, queues.alertTick].map((q) => q.name);
   return {
+    workerId: lock.workerId,
     stop: async (opts = {}) => {
-      if (opts.graceMs !== undefined) await app.boss.stop({ graceful: true, timeout: Math.max(opts.graceMs, 1000), close: false });
-      // Waits for every handler still running, aborted ones included.
-      await Promise.all([stopBackup(), stopRestore(), stopVerify()]);
-      for (const q of [queues.backupDead, queues.restoreDead, queues.schedulerTick, queues.sweep, queues.retention, queues.alertDelivery, queues.alertDeliveryDead, queues.alertTick]) await app.boss.offWork(q.name).catch(() => undefined);
+      // Fetch nothing more; the handlers running now go on (with their heartbeats).
+      const drained = Promise.all(names.map((n) => app.boss.offWork(n, { wait: true }).catch(() => undefined)));
+      let abandoned = false;
+      if (opts.graceMs !== undefined && !(await ctx.inflight.idle(opts.graceMs))) {
+        app.log.info({ running: ctx.inflight.size }, 'grace period over: interrupting the running jobs');
+        ctx.inflight.abortAll(new Error('the worker is shutting down'));
+        if (!(await ctx.inflight.idle(INTERRUPT_WAIT_MS))) {
+          abandoned = true;
+          const r = await settleJobsOfWorker(app.db, app.boss, lock.workerId, { code: 'INTERRUPTED', error: 'The worker shut down while running this job' });
+          app.log.warn({ running: ctx.inflight.size, ...r }, 'jobs did not stop when interrupted; handed back to the queue without their cleanup');
+        }
+      }
+      // The handlers have settled; what is left is pg-boss completing or failing their queue jobs.
+      if (!abandoned) await drained;
+      await lock.release();
     },
   };
 }

@@ -301,4 +301,23 @@ describe('the sweep', () => {
     const kept = new LocalDestination({ root });
     for (const a of done.recoveryPoint!.artifacts) expect(await kept.exists(a.key)).toBe(true);
   });
+
+  it('removes a fresh temp file at once when its job is no longer running, and keeps one it cannot place until the grace is over', async () => {
+    const localId = await localDestination('partial-nas');
+    const strategyId = await strategy('partials', await postgresSource('partials crm'), [localId]);
+    const done = await waitFor(await trigger(strategyId), settled);
+    expect(done.status).toBe('SUCCEEDED');
+    const root = path.join(t.storageRoot, org.id, 'dest', 'partial-nas');
+    const rawUuid = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1]!;
+    const runDir = path.join(root, 'keepsake', org.id, rawUuid(strategyId), rawUuid(done.id));
+    const unknownDir = path.join(root, 'keepsake', org.id, rawUuid(strategyId), '0190a0a0-0000-7000-8000-000000000002');
+    for (const dir of [runDir, unknownDir]) {
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, '.backup.dump.zst.enc.0123456789ab.ks-partial'), 'temp');
+    }
+    const r = await sweepBackups(t.services.db, t.services.boss, { masterKey: t.services.masterKey, storageRoot: t.storageRoot }, t.services.log, { graceMs: 30 * 60_000 });
+    expect(r.partialFiles).toBe(1);
+    expect((await readdir(runDir)).filter((f) => f.endsWith('.ks-partial'))).toEqual([]);
+    expect(await readdir(unknownDir)).toEqual(['.backup.dump.zst.enc.0123456789ab.ks-partial']);
+  });
 });

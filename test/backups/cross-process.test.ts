@@ -1,9 +1,10 @@
 // Workers in other processes, as in production (`npm start -- --worker-only`): progress published by
 // a worker process reaches a subscriber of this process's API through LISTEN/NOTIFY, and a worker
 // killed with SIGKILL mid-backup leaves no job stuck RUNNING, no recovery point of its own and,
-// after the sweep, no file.
+// after the sweep, no file. Heartbeats are long here (60 s), so nothing below can pass by waiting
+// for the queue to notice a lost worker: shutdown and start-up settle jobs themselves.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
@@ -26,7 +27,7 @@ let superuser: pg.Client;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  t = await startTestApp({ QUEUE_SUPERVISE_SECONDS: '1', JOB_HEARTBEAT_SECONDS: '10' });
+  t = await startTestApp({ QUEUE_SUPERVISE_SECONDS: '1', JOB_HEARTBEAT_SECONDS: '60' });
   org = await t.createOrg();
   source = await createEmptyDatabase();
   const c = new pg.Client({ connectionString: source.url });
@@ -35,7 +36,7 @@ beforeAll(async () => {
   await c.end();
   superuser = new pg.Client({ connectionString: t.db.url });
   await superuser.connect();
-  // The shortest heartbeat pg-boss allows: a killed worker is noticed within seconds, not minutes.
+  // Retries start at once.
   await t.services.boss.updateQueue(queues.backup.name, { retryDelay: 1, retryBackoff: false });
 });
 
@@ -59,7 +60,7 @@ async function startWorkerProcess(env: Record<string, string> = {}): Promise<Chi
       SEED_DEMO: 'false',
       LOG_LEVEL: 'info',
       QUEUE_SUPERVISE_SECONDS: '1',
-      JOB_HEARTBEAT_SECONDS: '10',
+      JOB_HEARTBEAT_SECONDS: '60',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -173,18 +174,27 @@ describe('a worker in another process', () => {
     }
   });
 
-  it('stopped with SIGTERM mid-backup: exits after its grace period, hands the job back, and another worker finishes it', async () => {
+  it('stopped with SIGTERM mid-backup: exits after its grace period, has handed its jobs back by then, and another worker finishes them', async () => {
     const first = await startWorkerProcess({ SHUTDOWN_GRACE_SECONDS: '1' });
     const { jobId, holder } = await blockedBackupOn(first, 'sigterm');
+    // A second backup on the same worker, blocked by the same lock: every job it holds is settled.
+    const otherId = await trigger(await setupStrategy('sigterm-2'));
+    await waitFor(otherId, (j) => j.status === 'RUNNING');
+    expect(await workerOf(otherId)).toMatch(new RegExp(`:${first.pid}$`));
     let second: ChildProcess | undefined;
     try {
       const exited = new Promise<number | null>((resolve) => first.once('exit', (code) => resolve(code)));
       first.kill('SIGTERM');
-      // The dump is still blocked by our lock: only handing the job back lets the process exit.
+      // The dumps are still blocked by our lock: only handing the jobs back lets the process exit,
+      // and the rows say so by the time it has exited (read once, no waiting).
       expect(await exited).toBe(0);
-      const handedBack = await waitFor(jobId, (j) => j.status !== 'RUNNING', 10_000);
-      expect(handedBack).toMatchObject({ status: 'QUEUED', phase: 'retrying', errorCode: 'INTERRUPTED', recoveryPoint: null });
+      for (const id of [jobId, otherId]) {
+        const handedBack = await waitFor(id, () => true);
+        expect(handedBack).toMatchObject({ status: 'QUEUED', phase: 'retrying', errorCode: 'INTERRUPTED', recoveryPoint: null });
+      }
       ({ second } = await finishedByAnotherWorker(jobId, holder));
+      const other = await waitFor(otherId, (j) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status), 90_000);
+      expect(other.status, other.error ?? '').toBe('SUCCEEDED');
     } finally {
       await holder.end().catch(() => undefined);
       second?.kill('SIGTERM');
@@ -196,14 +206,34 @@ describe('a worker in another process', () => {
     const { jobId, holder } = await blockedBackupOn(first, 'sigkill');
     let second: ChildProcess | undefined;
     try {
+      const dir = path.join(t.storageRoot, org.id, 'xp', 'sigkill');
+      const partialsNow = async () => (await readdir(dir, { recursive: true }).catch(() => [] as string[])).filter((f) => f.endsWith('.ks-partial')).map((f) => path.basename(f));
       first.kill('SIGKILL');
       await new Promise((r) => first.once('exit', r));
+      // The dump is blocked before its first byte, so the temp file a killed upload leaves is put
+      // there by hand, fresh, where and as LocalDestination.put names it.
+      const { strategyId } = (await superuser.query(`SELECT "strategyId" FROM "BackupJob" WHERE id = $1`, [rawId(jobId)])).rows[0];
+      const runDir = path.join(dir, 'keepsake', org.id, strategyId, rawId(jobId));
+      await mkdir(runDir, { recursive: true });
+      await writeFile(path.join(runDir, '.backup.dump.zst.0123456789ab.ks-partial'), 'the first megabytes of a dump');
+      const deadPartials = await partialsNow();
+      expect(deadPartials).toEqual(['.backup.dump.zst.0123456789ab.ks-partial']);
+      // A worker starting on the same host settles the dead worker's job before it says it started;
+      // the queue's own heartbeat (60 s) has not lapsed.
+      const restarted = await startWorkerProcess({ SHUTDOWN_GRACE_SECONDS: '1' });
+      const settled = await waitFor(jobId, () => true);
+      const onRestarted = settled.status === 'RUNNING' && (await workerOf(jobId))?.endsWith(`:${restarted.pid}`);
+      if (!onRestarted) expect(settled).toMatchObject({ status: 'QUEUED', phase: 'retrying', errorCode: 'WORKER_LOST' });
+      // The dead attempt's temp file goes at once, not after the sweep's 30-minute grace.
+      await sweepBackups(t.services.db, t.services.boss, { masterKey: t.services.masterKey, storageRoot: t.storageRoot }, t.services.log, { graceMs: 30 * 60_000 });
+      expect((await partialsNow()).filter((f) => deadPartials.includes(f))).toEqual([]);
+      restarted.kill('SIGTERM');
+      await new Promise((r) => restarted.once('exit', r));
       let done: JobStateFragment;
       ({ second, done } = await finishedByAnotherWorker(jobId, holder));
 
-      // The dead attempt's temp file is swept; only the catalogued artifact and its manifest stay.
+      // Only the catalogued artifact and its manifest stay.
       await sweepBackups(t.services.db, t.services.boss, { masterKey: t.services.masterKey, storageRoot: t.storageRoot }, t.services.log, { graceMs: 0 });
-      const dir = path.join(t.storageRoot, org.id, 'xp', 'sigkill');
       const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
       expect(files).toEqual([path.basename(done.recoveryPoint!.artifacts[0]!.key), 'manifest.json'].sort());
     } finally {

@@ -17,6 +17,14 @@ import type { Destination, ObjectInfo, ProbeResult, PutOptions, PutResult } from
 /** Suffix of in-progress writes; list() hides them and sweepPartials() removes stale ones. */
 export const PARTIAL_SUFFIX = '.ks-partial';
 
+/** A temp file of an unfinished write (see put()). */
+export interface PartialWrite {
+  path: string;
+  /** The object key the write was to produce. */
+  key: string;
+  modifiedAt: Date;
+}
+
 export interface LocalDestinationOptions {
   /** Absolute (or cwd-relative) directory every key lives under. Created if missing. */
   root: string;
@@ -142,28 +150,53 @@ export class LocalDestination implements Destination {
   async sweepPartials(olderThanMs: number): Promise<string[]> {
     const removed: string[] = [];
     const cutoff = Date.now() - olderThanMs;
-    const visit = async (dir: string): Promise<void> => {
+    for await (const p of this.listPartials()) {
+      if (p.modifiedAt.getTime() > cutoff) continue;
+      await this.removePartial(p);
+      removed.push(p.path);
+    }
+    return removed;
+  }
+
+  /**
+   * Temp files of unfinished writes whose key starts with `prefix`, each with the key it was to
+   * become, so a caller that knows the writer is gone (the job is no longer running) can remove it
+   * whatever its age.
+   */
+  async *listPartials(prefix = ''): AsyncGenerator<PartialWrite> {
+    if (prefix) validatePrefix(prefix);
+    const base = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const visit = async function* (dir: string, relDir: string): AsyncGenerator<PartialWrite> {
       let handle;
       try {
         handle = await opendir(dir);
       } catch (err) {
-        if (isNotFound(err)) return;
+        if (isNotFound(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
         throw err;
       }
-      for await (const entry of handle) {
+      const entries = [];
+      for await (const entry of handle) entries.push(entry);
+      for (const entry of entries) {
         const full = path.join(dir, entry.name);
-        if (entry.isDirectory()) await visit(full);
+        if (entry.isDirectory()) yield* visit(full, relDir ? `${relDir}/${entry.name}` : entry.name);
         else if (entry.isFile() && entry.name.endsWith(PARTIAL_SUFFIX)) {
+          // `.<name>.<12 hex><suffix>`, as put() names it.
+          const name = entry.name.slice(1, -PARTIAL_SUFFIX.length).replace(/\.[0-9a-f]{12}$/, '');
+          const key = relDir ? `${relDir}/${name}` : name;
+          if (!key.startsWith(prefix)) continue;
           const st = await stat(full).catch(() => undefined);
-          if (st && st.mtimeMs <= cutoff) {
-            await unlink(full).catch(() => undefined);
-            removed.push(full);
-          }
+          if (st) yield { path: full, key, modifiedAt: st.mtime };
         }
       }
     };
-    await visit(this.root);
-    return removed;
+    yield* visit(base ? path.join(this.root, ...base.split('/')) : this.root, base);
+  }
+
+  async removePartial(p: PartialWrite): Promise<void> {
+    await unlink(p.path).catch((err: unknown) => {
+      if (!isNotFound(err)) throw this.wrap('delete', p.key, err);
+    });
+    await this.pruneEmptyParents(path.dirname(p.path));
   }
 
   private async *walk(dir: string, relDir: string, prefix: string): AsyncGenerator<ObjectInfo> {

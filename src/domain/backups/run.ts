@@ -18,6 +18,7 @@ import { recordAudit } from '../../audit/writer';
 import { systemScope } from '../../auth/scope';
 import { organizationDataKey } from '../organization/data-keys';
 import { driverFor } from '../destinations/driver';
+import { LocalDestination } from '../../backup/destinations/local';
 import { expiryForStrategy } from '../immutability/locks';
 import { JobProgressWriter } from '../jobs-control/progress';
 import { jobStop, type JobStop } from '../jobs-control/stop';
@@ -243,11 +244,15 @@ async function writeManifests(targets: BackupTarget[], prefix: string, manifest:
   );
 }
 
-/** Deletes every object this run may have written at every destination (idempotent). */
+/**
+ * Deletes every object this run may have written at every destination (idempotent), and the temp
+ * files of a killed earlier attempt: this attempt holds the claim, so no one else writes them.
+ */
 async function removeRunObjects(targets: BackupTarget[], prefix: string): Promise<void> {
   await Promise.all(
     targets.map(async (t) => {
       for await (const obj of t.driver.list(prefix)) await t.driver.delete(obj.key);
+      if (t.driver instanceof LocalDestination) for await (const p of t.driver.listPartials(prefix)) await t.driver.removePartial(p);
     }),
   );
 }

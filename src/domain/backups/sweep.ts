@@ -31,6 +31,7 @@ export interface SweepResult {
   holdMarkers: { synced: number; pending: number };
 }
 
+const UUID = /^[0-9a-f-]{36}$/i;
 
 export async function sweepBackups(db: Db, boss: PgBoss, env: DestinationEnv, log: Logger, opts: SweepOptions, now = new Date()): Promise<SweepResult> {
   const result: SweepResult = { settledJobs: 0, settledRestores: 0, partialFiles: 0, orphanObjects: 0, holdMarkers: { synced: 0, pending: 0 } };
@@ -42,7 +43,7 @@ export async function sweepBackups(db: Db, boss: PgBoss, env: DestinationEnv, lo
   for (const row of destinations) {
     try {
       const driver = driverFor(row, env);
-      if (driver instanceof LocalDestination) result.partialFiles += (await driver.sweepPartials(opts.graceMs)).length;
+      if (driver instanceof LocalDestination) result.partialFiles += await removePartials(db, row.orgId, driver, now.getTime() - opts.graceMs);
       result.orphanObjects += await removeOrphans(db, row.orgId, driver, now.getTime() - opts.graceMs);
     } catch (err) {
       // One unreachable destination must not stop the sweep of the others.
@@ -74,7 +75,38 @@ async function settleLostJobs(db: Db, boss: PgBoss): Promise<number> {
   return settled;
 }
 
-/** Objects under keepsake/<org>/<strategy>/<job>/ that no artifact row names and no live job may still claim. */
+/**
+ * Temp files of unfinished writes. One under a job's prefix whose job is not running has no writer
+ * left and goes at once (a killed worker's 530 MB dump used to wait out the whole grace period);
+ * one of a job this catalog does not know, or outside any job, only once it is older than the grace.
+ */
+async function removePartials(db: Db, orgId: string, driver: LocalDestination, olderThan: number): Promise<number> {
+  const prefix = orgPrefix(orgId);
+  const partials = [];
+  for await (const p of driver.listPartials()) partials.push(p);
+  if (partials.length === 0) return 0;
+  const jobOf = (key: string) => (key.startsWith(prefix) ? key.slice(prefix.length).split('/')[1] : undefined);
+  const jobIds = [...new Set(partials.map((p) => jobOf(p.key)).filter((id): id is string => !!id && UUID.test(id)))];
+  // Read before deciding: a write that starts after this read (a new attempt) has a newer mtime.
+  const readAt = Date.now();
+  const jobs = await withTenant(db, orgId, (tx) => tx.backupJob.findMany({ where: { orgId, id: { in: jobIds } }, select: { id: true, status: true } }));
+  const status = new Map(jobs.map((j) => [j.id, j.status]));
+  let removed = 0;
+  for (const p of partials) {
+    const jobStatus = status.get(jobOf(p.key) ?? '');
+    const writerGone = jobStatus !== undefined && !(RUNNING_JOB_STATUSES as readonly string[]).includes(jobStatus) && p.modifiedAt.getTime() < readAt;
+    if (!writerGone && p.modifiedAt.getTime() > olderThan) continue;
+    await driver.removePartial(p);
+    removed++;
+  }
+  return removed;
+}
+
+/**
+ * Objects under keepsake/<org>/<strategy>/<job>/ that no artifact row names and no live job may
+ * still claim. Those of a job that is known and no longer active go at once; those of a job this
+ * catalog never heard of only once they are older than the grace.
+ */
 async function removeOrphans(db: Db, orgId: string, driver: ReturnType<typeof driverFor>, olderThan: number): Promise<number> {
   const byJob = new Map<string, { keys: string[]; newest: number }>();
   const prefix = orgPrefix(orgId);
@@ -88,7 +120,7 @@ async function removeOrphans(db: Db, orgId: string, driver: ReturnType<typeof dr
     byJob.set(jobId, entry);
   }
   if (byJob.size === 0) return 0;
-  const jobIds = [...byJob.keys()].filter((id) => /^[0-9a-f-]{36}$/i.test(id));
+  const jobIds = [...byJob.keys()].filter((id) => UUID.test(id));
   const listed = [...byJob.values()].flatMap((e) => e.keys);
   const [jobs, cataloged] = await withTenant(db, orgId, (tx) =>
     Promise.all([
@@ -110,7 +142,7 @@ async function removeOrphans(db: Db, orgId: string, driver: ReturnType<typeof dr
   const completedElsewhere = (jobId: string, keys: string[]) => !knownIds.has(jobId) && keys.some((k) => k.endsWith('/manifest.json'));
   let removed = 0;
   for (const [jobId, { keys, newest }] of byJob) {
-    if (liveIds.has(jobId) || newest > olderThan || completedElsewhere(jobId, keys)) continue;
+    if (liveIds.has(jobId) || (!knownIds.has(jobId) && newest > olderThan) || completedElsewhere(jobId, keys)) continue;
     for (const key of keys) {
       if (keep.has(key)) continue;
       await driver.delete(key);
