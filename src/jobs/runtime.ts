@@ -1,7 +1,7 @@
 // Starts every worker of this process. Each worker lives in its own file under workers/.
 import type { AppServices } from '../services';
 import { settleJobsOfDeadWorkers, settleJobsOfWorker } from '../domain/backups/lost-workers';
-import { InflightJobs } from './inflight';
+import { InflightJobs, type WorkerContext } from './inflight';
 import { holdWorkerLock } from './worker-lock';
 import { registerBackupWorker } from './workers/backup';
 import { registerDeadLetters } from './workers/dead-letter';
@@ -15,12 +15,6 @@ import { registerAlertDeliveryDeadLetter } from './workers/alert-delivery-dead';
 import { registerAlertTick } from './workers/alert-tick';
 import { queues } from '../queue/queues';
 import { createDb } from '../db/client';
-
-/** What the job workers share: who this worker is, and its running handlers. */
-export interface WorkerContext {
-  workerId: string;
-  inflight: InflightJobs;
-}
 
 /** How long interrupted handlers get to record INTERRUPTED and clean up before their rows are settled for them. */
 const INTERRUPT_WAIT_MS = 30_000;
