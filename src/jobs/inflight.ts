@@ -39,3 +39,9 @@ export class InflightJobs {
     });
   }
 }
+
+/** What the job workers share: who this worker is, and its running handlers. */
+export interface WorkerContext {
+  workerId: string;
+  inflight: InflightJobs;
+}

@@ -1,7 +1,7 @@
 // Starts every worker of this process. Each worker lives in its own file under workers/.
 import type { AppServices } from '../services';
 import { settleJobsOfDeadWorkers, settleJobsOfWorker } from '../domain/backups/lost-workers';
-import { InflightJobs } from './inflight';
+import { InflightJobs, type WorkerContext } from './inflight';
 import { holdWorkerLock } from './worker-lock';
 import { registerBackupWorker } from './workers/backup';
 import { registerDeadLetters } from './workers/dead-letter';
@@ -15,12 +15,6 @@ import { registerAlertDeliveryDeadLetter } from './workers/alert-delivery-dead';
 import { registerAlertTick } from './workers/alert-tick';
 import { queues } from '../queue/queues';
 import { createDb } from '../db/client';
-
-/** What the job workers share: who this worker is, and its running handlers. */
-export interface WorkerContext {
-  workerId: string;
-  inflight: InflightJobs;
-}
 
 /** How long interrupted handlers get to record INTERRUPTED and clean up before their rows are settled for them. */
 const INTERRUPT_WAIT_MS = 30_000;
@@ -40,8 +34,10 @@ export interface Workers {
 
 export async function startWorkers(api: AppServices): Promise<Workers> {
   // Workers get their own pool: the API under load must not make a backup wait for connections,
-  // nor a busy worker make dashboards fail. Not disconnected in stop(): an interrupted handler may
-  // still be recording INTERRUPTED; idle connections close by themselves or with the process.
+  // nor a busy worker make dashboards fail.
+  // Not disconnected in stop(): an aborted handler may still be recording INTERRUPTED after
+  // offWork returns, and cutting its pool lost that write (cross-process SIGTERM test). Idle
+  // connections close by themselves (pg's idle timeout) or with the process.
   const db = createDb(api.databaseUrl, { max: api.config.database.workerPoolMax });
   const app: AppServices = { ...api, db };
   const lock = await holdWorkerLock(app.databaseUrl, app.log);
@@ -62,10 +58,7 @@ export async function startWorkers(api: AppServices): Promise<Workers> {
   await registerAlertDeliveryWorker(app);
   await registerAlertDeliveryDeadLetter(app);
   await registerAlertTick(app);
-  const names = [
-    queues.backup, queues.restore, queues.verify, queues.backupDead, queues.restoreDead, queues.schedulerTick, queues.sweep, queues.retention,
-    queues.alertDelivery, queues.alertDeliveryDead, queues.alertTick,
-  ].map((q) => q.name);
+  const names = [queues.backup, queues.restore, queues.verify, queues.backupDead, queues.restoreDead, queues.schedulerTick, queues.sweep, queues.retention, queues.alertDelivery, queues.alertDeliveryDead, queues.alertTick].map((q) => q.name);
   return {
     workerId: lock.workerId,
     stop: async (opts = {}) => {

@@ -6,7 +6,7 @@ import type { AppServices } from '../../services';
 import { runBackup } from '../../domain/backups/run';
 import { backupEngineFor, directoryOptionsFor } from '../../domain/backups/engine';
 import { queues } from '../../queue/queues';
-import type { WorkerContext } from '../runtime';
+import type { WorkerContext } from '../inflight';
 
 /** The highest maxConcurrentBackups an organization may have; each value is a tier. */
 export const MAX_ORG_CONCURRENCY = 16;

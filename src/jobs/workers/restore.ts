@@ -2,7 +2,7 @@
 import type { AppServices } from '../../services';
 import { runRestore } from '../../domain/restores/run';
 import { queues } from '../../queue/queues';
-import type { WorkerContext } from '../runtime';
+import type { WorkerContext } from '../inflight';
 
 export async function registerRestoreWorker(app: AppServices, { inflight }: WorkerContext): Promise<void> {
   const deps = { db: app.db, masterKey: app.masterKey, storageRoot: app.config.storageRoot, pgBinDir: app.config.pgBinDir, events: app.events, log: app.log };

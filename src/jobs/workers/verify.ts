@@ -4,7 +4,7 @@
 import type { AppServices } from '../../services';
 import { runVerification } from '../../domain/verification/run';
 import { queues } from '../../queue/queues';
-import type { WorkerContext } from '../runtime';
+import type { WorkerContext } from '../inflight';
 
 export async function registerVerifyWorker(app: AppServices, { inflight }: WorkerContext): Promise<void> {
   const deps = {
