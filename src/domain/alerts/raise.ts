@@ -8,9 +8,9 @@ import type { PgBoss } from 'pg-boss';
 import type { Tx } from '../../db/context';
 import type { Prisma } from '../../db/generated/prisma/client';
 import type { AlertKind, AlertSeverity } from '../../db/generated/prisma/enums';
-import { EventBus } from '../../events/bus';
 import { ALERT_KINDS } from './kinds';
 import { alertPayload, fanOut } from './routing';
+import { publishJobEvent } from '../jobs-control/events';
 
 export type Figures = Record<string, string | number | boolean | null>;
 
@@ -42,7 +42,7 @@ export interface RaisedAlert {
 const openKeyOf = (kind: AlertKind, resourceType: string, resourceId: string | null | undefined) => `${kind}:${resourceType}:${resourceId ?? '-'}`.slice(0, 200);
 
 export function publishAlert(tx: Tx, orgId: string, id: string, state: string): Promise<void> {
-  return EventBus.publish((sql, p) => tx.$executeRawUnsafe(sql, ...p), { orgId, kind: 'ALERT', id, status: state });
+  return publishJobEvent(tx, { orgId, kind: 'ALERT', id, status: state });
 }
 
 export async function raiseAlert(tx: Tx, boss: PgBoss, input: RaiseAlertInput): Promise<RaisedAlert> {

@@ -88,6 +88,9 @@ export async function scheduleVerifications(db: Db, boss: PgBoss, now: Date): Pr
     const created = await withTenant(db, orgId, async (tx) => {
       const s = await tx.strategy.findFirst({ where: { id, orgId }, select: { verifyCron: true, verifyNextRunAt: true, timeZone: true } });
       if (!s?.verifyCron) return null;
+      // Another scheduler may have taken this slot since the due list was read: the row then names
+      // the next slot, which is not due yet and must not be enqueued early.
+      if (s.verifyNextRunAt && s.verifyNextRunAt > now) return null;
       const next = nextRun(s.verifyCron, s.timeZone, now);
       // Conditional on what we read: a concurrent scheduler cannot move it twice.
       const moved = await tx.strategy.updateMany({ where: { id, verifyNextRunAt: s.verifyNextRunAt }, data: { verifyNextRunAt: next } });

@@ -312,7 +312,12 @@ builder.subscriptionField('alertUpdated', (t) =>
     resolve: async (event, _args, ctx) => {
       const alert = await ctx.db!.alert.findFirst({ where: { id: (event as unknown as { id: string }).id, orgId: ctx.viewer!.orgId } });
       if (!alert) throw new NotFoundError('Alert');
-      return alert;
+      // The state this event announced: the row may have moved on while the subscriber's access
+      // was re-checked, and a client must still see the alert open before it sees it resolved.
+      const announced = (event as unknown as { status?: string }).status;
+      const states = ['OPEN', 'ACKNOWLEDGED', 'RESOLVED'] as const;
+      const state = states.find((s) => s === announced);
+      return state ? { ...alert, state } : alert;
     },
   }),
 );
