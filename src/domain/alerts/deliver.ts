@@ -66,9 +66,9 @@ export async function sendTo(deps: DeliveryDeps, receiver: Receiver, stored: Ale
 
 export type DeliveryOutcome = { status: 'DELIVERED' | 'SKIPPED' | 'DEAD' } | { status: 'RETRY'; error: string };
 
-export async function runDelivery(deps: DeliveryDeps, a: { deliveryId: string; orgId: string; attempt: number }): Promise<DeliveryOutcome> {
-  const row = await withTenant(deps.db, a.orgId, (tx) =>
-    tx.delivery.findFirst({ where: { id: a.deliveryId, orgId: a.orgId }, include: { channel: true, contact: true } }),
+export async function runDelivery(deps: DeliveryDeps, job: { deliveryId: string; orgId: string; attempt: number }): Promise<DeliveryOutcome> {
+  const row = await withTenant(deps.db, job.orgId, (tx) =>
+    tx.delivery.findFirst({ where: { id: job.deliveryId, orgId: job.orgId }, include: { channel: true, contact: true } }),
   );
   if (!row || row.status === 'DELIVERED' || row.status === 'DEAD') return { status: 'SKIPPED' };
   const payload = AlertPayloadSchema.parse(row.payload);
@@ -78,16 +78,16 @@ export async function runDelivery(deps: DeliveryDeps, a: { deliveryId: string; o
   else answer = { ok: false, statusCode: null, durationMs: 0, error: row.channel ? 'the channel is disabled' : 'the receiver was deleted', permanent: true };
 
   const status = answer.ok ? 'DELIVERED' : answer.permanent ? 'DEAD' : 'FAILED';
-  await withTenant(deps.db, a.orgId, async (tx) => {
+  await withTenant(deps.db, job.orgId, async (tx) => {
     await tx.deliveryAttempt.create({
-      data: { orgId: a.orgId, deliveryId: row.id, attempt: a.attempt, statusCode: answer.statusCode, durationMs: answer.durationMs, error: answer.error },
+      data: { orgId: job.orgId, deliveryId: row.id, attempt: job.attempt, statusCode: answer.statusCode, durationMs: answer.durationMs, error: answer.error },
     });
     await tx.delivery.update({
       where: { id: row.id },
       data: { status, attempts: { increment: 1 }, lastStatusCode: answer.statusCode, lastError: answer.error, deliveredAt: answer.ok ? new Date() : null },
     });
   });
-  const log = deps.log.child({ deliveryId: row.id, eventType: row.eventType, attempt: a.attempt });
+  const log = deps.log.child({ deliveryId: row.id, eventType: row.eventType, attempt: job.attempt });
   if (answer.ok) {
     log.info({ statusCode: answer.statusCode, ms: answer.durationMs }, 'notification delivered');
     return { status: 'DELIVERED' };
@@ -97,9 +97,9 @@ export async function runDelivery(deps: DeliveryDeps, a: { deliveryId: string; o
 }
 
 /** The dead letter: retries ran out; the delivery keeps its last error and says DEAD. */
-export async function markDeliveryDead(db: Db, a: { deliveryId: string; orgId: string }): Promise<boolean> {
-  const r = await withTenant(db, a.orgId, (tx) =>
-    tx.delivery.updateMany({ where: { id: a.deliveryId, orgId: a.orgId, status: { in: ['PENDING', 'FAILED'] } }, data: { status: 'DEAD' } }),
+export async function markDeliveryDead(db: Db, job: { deliveryId: string; orgId: string }): Promise<boolean> {
+  const r = await withTenant(db, job.orgId, (tx) =>
+    tx.delivery.updateMany({ where: { id: job.deliveryId, orgId: job.orgId, status: { in: ['PENDING', 'FAILED'] } }, data: { status: 'DEAD' } }),
   );
   return r.count > 0;
 }

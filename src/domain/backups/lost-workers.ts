@@ -40,13 +40,13 @@ export async function deadWorkerIds(db: Db, ids: string[]): Promise<Set<string>>
  * id, and `ownIdIsStale` says the caller holds its lock and runs nothing yet, so rows naming its id
  * are an earlier process's.
  */
-export async function settleJobsOfDeadWorkers(db: Db, boss: PgBoss, a: { host: string; ownId: string; ownIdIsStale: boolean }): Promise<SettleResult> {
+export async function settleJobsOfDeadWorkers(db: Db, boss: PgBoss, self: { host: string; ownId: string; ownIdIsStale: boolean }): Promise<SettleResult> {
   const rows = await withSystem(db, 'lost-workers-on-host', (tx) =>
-    tx.backupJob.findMany({ where: { status: { in: [...RUNNING_JOB_STATUSES] }, workerId: { startsWith: `${a.host}:` } }, select: { workerId: true }, distinct: ['workerId'] }),
+    tx.backupJob.findMany({ where: { status: { in: [...RUNNING_JOB_STATUSES] }, workerId: { startsWith: `${self.host}:` } }, select: { workerId: true }, distinct: ['workerId'] }),
   );
-  const others = rows.map((r) => r.workerId!).filter((id) => id !== a.ownId && !pidAlive(id));
+  const others = rows.map((r) => r.workerId!).filter((id) => id !== self.ownId && !pidAlive(id));
   const dead = await deadWorkerIds(db, others);
-  if (a.ownIdIsStale && rows.some((r) => r.workerId === a.ownId)) dead.add(a.ownId);
+  if (self.ownIdIsStale && rows.some((r) => r.workerId === self.ownId)) dead.add(self.ownId);
   const total: SettleResult = { requeued: 0, failed: 0 };
   for (const workerId of dead) {
     const r = await settleJobsOfWorker(db, boss, workerId, { code: 'WORKER_LOST', error: `The worker running this job (${workerId}) stopped without finishing it` });

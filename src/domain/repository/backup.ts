@@ -43,20 +43,20 @@ export interface ChunkedBackupResult {
   parentBackupJobId: string | null;
 }
 
-export async function runChunkedBackup(env: RepositoryEnv, a: ChunkedBackupArgs): Promise<ChunkedBackupResult> {
-  const { job, strategy, source, destinations } = a.claimed;
+export async function runChunkedBackup(env: RepositoryEnv, backupRun: ChunkedBackupArgs): Promise<ChunkedBackupResult> {
+  const { job, strategy, source, destinations } = backupRun.claimed;
   const keys = await organizationRepositoryKeys(env, job.orgId);
   const repos = destinations.map((d) => openRepository(env, keys, d));
-  const { realRoot, entries } = await planDirectory(a.directory, a.signal);
-  a.onEstimate(entries.reduce((n, e) => n + (e.kind === 'file' ? Number(e.stat.size) : 0), 0));
+  const { realRoot, entries } = await planDirectory(backupRun.directory, backupRun.signal);
+  backupRun.onEstimate(entries.reduce((n, e) => n + (e.kind === 'file' ? Number(e.stat.size) : 0), 0));
   const [parent, indexes] = await Promise.all([
-    parentSnapshot(env, keys, strategy.id, source.id, job.orgId, a.log),
-    Promise.all(repos.map((r) => r.loadIndex(a.signal))),
+    parentSnapshot(env, keys, strategy.id, source.id, job.orgId, backupRun.log),
+    Promise.all(repos.map((r) => r.loadIndex(backupRun.signal))),
   ]);
   const result = await backupTree({
     root: realRoot, entries, parent: parent?.snapshot ?? null, parentId: parent?.backupJobId ?? null, repositories: repos, indexes, keys,
-    compressionLevel: strategy.compressionLevel ?? 1, maxBytes: a.maxBytes, signal: a.signal,
-    onProgress: (p) => a.onProgress(p.bytesDone),
+    compressionLevel: strategy.compressionLevel ?? 1, maxBytes: backupRun.maxBytes, signal: backupRun.signal,
+    onProgress: (p) => backupRun.onProgress(p.bytesDone),
     meta: { orgId: job.orgId, strategyId: strategy.id, sourceId: source.id, backupJobId: job.id },
   });
   // A prune that ran meanwhile may have removed a pack this run found in its index and reused:
@@ -67,8 +67,8 @@ export async function runChunkedBackup(env: RepositoryEnv, a: ChunkedBackupArgs)
     }
   }));
   const bytes = encodeSnapshot(keys, result.snapshot);
-  const key = snapshotKey(a.prefix);
-  await Promise.all(repos.map((r) => r.driver.put(key, Readable.from([bytes]), { signal: a.signal })));
+  const key = snapshotKey(backupRun.prefix);
+  await Promise.all(repos.map((r) => r.driver.put(key, Readable.from([bytes]), { signal: backupRun.signal })));
   const plain = result.snapshot.entries.map((e) => JSON.stringify(e)).join('\n');
   return {
     key, snapshot: result.snapshot, storedBytes: bytes.length, sha256: sha256(bytes), rawSha256: sha256(Buffer.from(plain)), keyId: keys.keyId,

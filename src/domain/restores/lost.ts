@@ -17,9 +17,9 @@ import { restoreMarker } from './run';
 const LOST_ERROR = 'The restore stopped responding (worker crashed or was killed); its half-made new database was dropped, check any other target before retrying';
 
 /** Settles one lost restore; returns whether its row changed. */
-export async function settleLostRestore(db: Db, masterKey: Buffer, log: Logger, a: { recoveryJobId: string; orgId: string }): Promise<boolean> {
-  const job = await withTenant(db, a.orgId, async (tx) => {
-    const row = await tx.recoveryJob.findFirst({ where: { id: a.recoveryJobId, orgId: a.orgId } });
+export async function settleLostRestore(db: Db, masterKey: Buffer, log: Logger, lostJob: { recoveryJobId: string; orgId: string }): Promise<boolean> {
+  const job = await withTenant(db, lostJob.orgId, async (tx) => {
+    const row = await tx.recoveryJob.findFirst({ where: { id: lostJob.recoveryJobId, orgId: lostJob.orgId } });
     if (!row || !['QUEUED', 'RUNNING', 'VERIFYING'].includes(row.status)) return { row, changed: false };
     const updated = await tx.recoveryJob.update({
       where: { id: row.id },
@@ -38,7 +38,7 @@ export async function settleLostRestore(db: Db, masterKey: Buffer, log: Logger, 
     }
   }
   if (job.changed) {
-    await publishJobEvent(db, { orgId: a.orgId, kind: 'RECOVERY', id: a.recoveryJobId, status: 'FAILED', error: LOST_ERROR });
+    await publishJobEvent(db, { orgId: lostJob.orgId, kind: 'RECOVERY', id: lostJob.recoveryJobId, status: 'FAILED', error: LOST_ERROR });
   }
   return job.changed;
 }

@@ -41,11 +41,11 @@ export interface ProbeResult {
 
 const PROBE_TIMEOUT_MS = 30_000;
 
-export async function runVerification(deps: VerificationDeps, a: { verificationId: string; orgId: string; retriesLeft: boolean; signal?: AbortSignal }): Promise<'PASSED' | 'FAILED' | 'SKIPPED' | 'RETRY'> {
+export async function runVerification(deps: VerificationDeps, attempt: { verificationId: string; orgId: string; retriesLeft: boolean; signal?: AbortSignal }): Promise<'PASSED' | 'FAILED' | 'SKIPPED' | 'RETRY'> {
   const { db } = deps;
-  const claimed = await withTenant(db, a.orgId, async (tx) => {
+  const claimed = await withTenant(db, attempt.orgId, async (tx) => {
     const v = await tx.verification.findFirst({
-      where: { id: a.verificationId, orgId: a.orgId },
+      where: { id: attempt.verificationId, orgId: attempt.orgId },
       include: { recoveryPoint: { include: { artifacts: { include: { destination: true } }, source: { select: { probeQueries: true } } } } },
     });
     if (!v || v.status === 'PASSED' || v.status === 'FAILED') return null;
@@ -56,8 +56,8 @@ export async function runVerification(deps: VerificationDeps, a: { verificationI
   const point = claimed.recoveryPoint;
   const started = Date.now();
   const log = deps.log.child({ verificationId: claimed.id, recoveryPointId: point?.id });
-  await publish(db, a.orgId, claimed.id, 'RUNNING');
-  const halt = jobStop(deps.events, 'VERIFICATION', claimed.id, a.signal);
+  await publish(db, attempt.orgId, claimed.id, 'RUNNING');
+  const stopper = jobStop(deps.events, 'VERIFICATION', claimed.id, attempt.signal);
 
   let evidence: (Partial<RestoreEvidence> & { recoveryPointId?: string; probes?: ProbeResult[]; scratch?: string }) = { recoveryPointId: point?.id };
   let scratchDb: string | undefined;
@@ -71,18 +71,18 @@ export async function runVerification(deps: VerificationDeps, a: { verificationI
       u.pathname = `/${name}`;
       scratchDb = u.toString();
       evidence.scratch = name;
-      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'postgres', url: scratchDb, mode: 'new', noPrivileges: true, trusted: true }, halt.signal, () => undefined, { checkEveryCopy: true })) };
+      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'postgres', url: scratchDb, mode: 'new', noPrivileges: true, trusted: true }, stopper.signal, () => undefined, { checkEveryCopy: true })) };
       evidence.probes = await runProbes(scratchDb, point.source?.probeQueries ?? []);
       const failed = evidence.probes.filter((p) => !p.ok);
       if (failed.length) throw new Error(`probe quer${failed.length > 1 ? 'ies' : 'y'} failed: ${failed.map((p) => `${p.query.slice(0, 80)} → ${p.error}`).join('; ')}`);
     } else {
       scratchDir = await mkdtemp(path.join(tmpdir(), 'keepsake-verify-'));
-      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'directory', path: path.join(scratchDir, 'restore') }, halt.signal, () => undefined, { checkEveryCopy: true })) };
+      evidence = { ...evidence, ...(await restorePoint(deps, point, { kind: 'directory', path: path.join(scratchDir, 'restore') }, stopper.signal, () => undefined, { checkEveryCopy: true })) };
     }
   } catch (caught) {
-    failure = halt.signal.aborted ? halt.signal.reason : caught;
+    failure = stopper.signal.aborted ? stopper.signal.reason : caught;
   } finally {
-    halt.dispose();
+    stopper.dispose();
     // The scratch target goes before the result is recorded, whatever happened: it holds a
     // tenant's data outside its own server, and nobody should see a result while it still exists.
     if (scratchDb) await dropTargetDatabase(scratchDb, { trusted: true }).catch((err: unknown) => log.error({ err }, 'could not drop the scratch database'));
@@ -91,33 +91,33 @@ export async function runVerification(deps: VerificationDeps, a: { verificationI
 
   const durationMs = Date.now() - started;
   if (failure === undefined && point) {
-    await withTenant(db, a.orgId, async (tx) => {
+    await withTenant(db, attempt.orgId, async (tx) => {
       await tx.verification.update({ where: { id: claimed.id }, data: { status: 'PASSED', evidence: evidence as object, durationMs, finishedAt: new Date() } });
       await tx.recoveryPoint.update({ where: { id: point.id }, data: { verifiedAt: new Date() } });
-      await recordAudit(tx, systemScope(a.orgId, 'verify-worker'), { action: 'verification.passed', resourceType: 'Verification', resourceId: claimed.id, after: { recoveryPointId: point.id, durationMs } });
-      if (claimed.strategyId) await resolveAlerts(tx, deps.boss, { orgId: a.orgId, kinds: ['RESTORE_TEST_FAILED'], strategyId: claimed.strategyId, by: 'system:verify-worker' });
+      await recordAudit(tx, systemScope(attempt.orgId, 'verify-worker'), { action: 'verification.passed', resourceType: 'Verification', resourceId: claimed.id, after: { recoveryPointId: point.id, durationMs } });
+      if (claimed.strategyId) await resolveAlerts(tx, deps.boss, { orgId: attempt.orgId, kinds: ['RESTORE_TEST_FAILED'], strategyId: claimed.strategyId, by: 'system:verify-worker' });
     });
     log.info({ durationMs }, 'restore test passed');
-    await publish(db, a.orgId, claimed.id, 'PASSED');
+    await publish(db, attempt.orgId, claimed.id, 'PASSED');
     return 'PASSED';
   }
   const { message } = failureOf(failure);
-  const retry = shouldRetry('VERIFICATION', failureOf(failure), a.retriesLeft);
-  await withTenant(db, a.orgId, async (tx) => {
+  const retry = shouldRetry('VERIFICATION', failureOf(failure), attempt.retriesLeft);
+  await withTenant(db, attempt.orgId, async (tx) => {
     await tx.verification.update({
       where: { id: claimed.id },
       data: retry ? { status: 'QUEUED', error: message } : { status: 'FAILED', error: message, evidence: evidence as object, durationMs, finishedAt: new Date() },
     });
     if (!retry) {
-      await recordAudit(tx, systemScope(a.orgId, 'verify-worker'), { action: 'verification.failed', resourceType: 'Verification', resourceId: claimed.id, after: { recoveryPointId: point?.id, error: message } });
+      await recordAudit(tx, systemScope(attempt.orgId, 'verify-worker'), { action: 'verification.failed', resourceType: 'Verification', resourceId: claimed.id, after: { recoveryPointId: point?.id, error: message } });
       await raiseAlert(tx, deps.boss, {
-        orgId: a.orgId, kind: 'RESTORE_TEST_FAILED', resourceType: claimed.strategyId ? 'Strategy' : 'Verification', resourceId: claimed.strategyId ?? claimed.id, strategyId: claimed.strategyId,
+        orgId: attempt.orgId, kind: 'RESTORE_TEST_FAILED', resourceType: claimed.strategyId ? 'Strategy' : 'Verification', resourceId: claimed.strategyId ?? claimed.id, strategyId: claimed.strategyId,
         message: `A restore test failed: ${message}`.slice(0, 2000), figures: { verificationId: claimed.id, durationMs, error: message.slice(0, 500) },
       });
     }
   });
   log.warn({ err: message, retry }, 'restore test failed');
-  await publishJobEvent(db, { orgId: a.orgId, kind: 'VERIFICATION', id: claimed.id, status: retry ? 'QUEUED' : 'FAILED', error: message });
+  await publishJobEvent(db, { orgId: attempt.orgId, kind: 'VERIFICATION', id: claimed.id, status: retry ? 'QUEUED' : 'FAILED', error: message });
   return retry ? 'RETRY' : 'FAILED';
 }
 
