@@ -20,6 +20,7 @@ import { RestoreRecoveryPointDocument, VerifyStrategyDocument, type RestoreRecov
 import { startTestApp, type TestApp, type TestOrg } from '../support/app';
 import { backupFlow, ok, poll } from '../support/backup-flow';
 import { createEmptyDatabase, queryOnce, type TestDatabase } from '../support/db';
+import { databaseExists, dropDatabase, withClient } from '../support/db';
 
 let t: TestApp;
 let org: TestOrg;
@@ -77,17 +78,9 @@ afterAll(async () => {
   await admin((c) => c.query(`DROP ROLE IF EXISTS "${OWNER}"; DROP ROLE IF EXISTS "${READER}"; DROP ROLE IF EXISTS "${RESTORER}"`)).catch(() => undefined);
 });
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: source.adminUrl });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-const dropDb = (name: string) => admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-const dbExists = async (name: string) => (await admin((c) => c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]))).rowCount === 1;
+const admin = <T>(fn: (c: pg.Client) => Promise<T>) => withClient(source.adminUrl, fn);
+const dropDb = (name: string) => dropDatabase(source.adminUrl, name);
+const dbExists = (name: string) => databaseExists(source.adminUrl, name);
 function newDb(login?: { user: string; password: string }): { name: string; url: string } {
   const name = `keepsake_px_${randomBytes(4).toString('hex')}`;
   created.push(name);

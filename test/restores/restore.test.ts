@@ -14,6 +14,7 @@ import { backupFlow, ok } from '../support/backup-flow';
 import { createEmptyDatabase, queryOnce, type TestDatabase } from '../support/db';
 import { startS3, type TestS3 } from '../support/s3';
 import { tempDir } from '../support/backups';
+import { databaseExists, dropDatabase, withClient } from '../support/db';
 
 const BUCKET = 'keepsake-restore';
 let t: TestApp;
@@ -63,17 +64,9 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: source.adminUrl });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-const dropDb = (name: string) => admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-const dbExists = async (name: string) => (await admin((c) => c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]))).rowCount === 1;
+const admin = <T>(fn: (c: pg.Client) => Promise<T>) => withClient(source.adminUrl, fn);
+const dropDb = (name: string) => dropDatabase(source.adminUrl, name);
+const dbExists = (name: string) => databaseExists(source.adminUrl, name);
 function newDbName(): { name: string; url: string } {
   const name = `keepsake_rt_${randomBytes(4).toString('hex')}`;
   created.push(name);
