@@ -1,6 +1,8 @@
-// A job whose worker vanished and whose retries are used up: its row must say FAILED
-// (WORKER_LOST) instead of RUNNING forever. The worker records that itself when it can; the dead
-// letter queue calls this when it could not (killed mid-run). Rows already settled are left alone.
+// A backup whose worker vanished and whose retries are used up: its row must say FAILED
+// (WORKER_LOST) instead of RUNNING forever, and its failure alert is raised. The worker records
+// that itself when it can; the dead letter queue calls this when it could not (killed mid-run).
+// Rows already settled are left alone. (Lost restores also drop their half-made target:
+// restores/lost.ts.)
 import type { Db } from '../../db/client';
 import { withTenant } from '../../db/context';
 import type { PgBoss } from 'pg-boss';
@@ -8,26 +10,19 @@ import { backupFailedAlert } from '../alerts/events';
 import { publishJobEvent } from './events';
 import { ACTIVE_JOB_STATUSES } from './statuses';
 
-export type LostJobKind = 'BACKUP' | 'RECOVERY';
+const LOST_MESSAGE = 'The job stopped responding (worker crashed or was killed) and its retries are exhausted';
 
-const LOST_MESSAGE: Record<LostJobKind, string> = {
-  BACKUP: 'The job stopped responding (worker crashed or was killed) and its retries are exhausted',
-  RECOVERY: 'The restore stopped responding (worker crashed or was killed); check the target before retrying',
-};
-
-/** Marks the job FAILED if it is still active (a backup also raises its BACKUP_FAILED alert); true when this call settled it. */
-export async function failLostJob(db: Db, kind: LostJobKind, orgId: string, jobId: string, boss?: PgBoss): Promise<boolean> {
-  const error = LOST_MESSAGE[kind];
+/** Marks the backup FAILED and raises its BACKUP_FAILED alert if it is still active; true when this call settled it. */
+export async function failLostBackup(db: Db, boss: PgBoss, orgId: string, jobId: string): Promise<boolean> {
   const where = { id: jobId, status: { in: [...ACTIVE_JOB_STATUSES] } };
-  const data = { status: 'FAILED' as const, phase: null, finishedAt: new Date(), errorCode: 'WORKER_LOST', error };
+  const data = { status: 'FAILED' as const, phase: null, finishedAt: new Date(), errorCode: 'WORKER_LOST', error: LOST_MESSAGE };
   const updated = await withTenant(db, orgId, async (tx) => {
-    if (kind !== 'BACKUP') return tx.recoveryJob.updateMany({ where, data });
     const r = await tx.backupJob.updateMany({ where, data });
-    const row = r.count && boss ? await tx.backupJob.findFirst({ where: { id: jobId }, select: { strategyId: true, attempt: true } }) : null;
-    if (row && boss) await backupFailedAlert(tx, boss, { orgId, strategyId: row.strategyId, backupJobId: jobId, code: 'WORKER_LOST', message: error, attempt: row.attempt });
+    const row = r.count ? await tx.backupJob.findFirst({ where: { id: jobId }, select: { strategyId: true, attempt: true } }) : null;
+    if (row) await backupFailedAlert(tx, boss, { orgId, strategyId: row.strategyId, backupJobId: jobId, code: 'WORKER_LOST', message: LOST_MESSAGE, attempt: row.attempt });
     return r;
   });
   if (!updated.count) return false;
-  await publishJobEvent(db, { orgId, kind, id: jobId, status: 'FAILED', error });
+  await publishJobEvent(db, { orgId, kind: 'BACKUP', id: jobId, status: 'FAILED', error: LOST_MESSAGE });
   return true;
 }

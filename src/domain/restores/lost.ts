@@ -10,6 +10,7 @@ import { openSecret } from '../../crypto/sealed';
 import type { Db } from '../../db/client';
 import { withSystem, withTenant } from '../../db/context';
 import { publishJobEvent } from '../jobs-control/events';
+import { isActiveJobStatus, RUNNING_JOB_STATUSES } from '../jobs-control/statuses';
 import { queues } from '../../queue/queues';
 import { targetSealAad } from './request';
 import { restoreMarker } from './run';
@@ -20,7 +21,7 @@ const LOST_ERROR = 'The restore stopped responding (worker crashed or was killed
 export async function settleLostRestore(db: Db, masterKey: Buffer, log: Logger, lostJob: { recoveryJobId: string; orgId: string }): Promise<boolean> {
   const job = await withTenant(db, lostJob.orgId, async (tx) => {
     const row = await tx.recoveryJob.findFirst({ where: { id: lostJob.recoveryJobId, orgId: lostJob.orgId } });
-    if (!row || !['QUEUED', 'RUNNING', 'VERIFYING'].includes(row.status)) return { row, changed: false };
+    if (!row || !isActiveJobStatus(row.status)) return { row, changed: false };
     const updated = await tx.recoveryJob.update({
       where: { id: row.id },
       data: { status: 'FAILED', phase: null, finishedAt: new Date(), errorCode: 'WORKER_LOST', error: LOST_ERROR },
@@ -46,7 +47,7 @@ export async function settleLostRestore(db: Db, masterKey: Buffer, log: Logger, 
 /** Restore rows that say RUNNING while the queue no longer runs (nor will retry) their job. */
 export async function settleLostRestores(db: Db, boss: PgBoss, masterKey: Buffer, log: Logger): Promise<number> {
   const running = await withSystem(db, 'sweep-running-restores', (tx) =>
-    tx.recoveryJob.findMany({ where: { status: { in: ['RUNNING', 'VERIFYING'] }, queueJobId: { not: null } }, select: { id: true, orgId: true, queueJobId: true } }),
+    tx.recoveryJob.findMany({ where: { status: { in: [...RUNNING_JOB_STATUSES] }, queueJobId: { not: null } }, select: { id: true, orgId: true, queueJobId: true } }),
   );
   let settled = 0;
   for (const job of running) {

@@ -1,6 +1,6 @@
 // The dead-letter queues of backups and restores: a job lands here when its worker was lost and
 // its retries are used up. The worker reads the payload; the domain settles the row.
-import { failLostJob } from '../../domain/jobs-control/lost-jobs';
+import { failLostBackup } from '../../domain/jobs-control/lost-jobs';
 import { settleLostRestore } from '../../domain/restores/lost';
 import type { AppServices } from '../../services';
 import { queues } from '../../queue/queues';
@@ -8,7 +8,7 @@ import { queues } from '../../queue/queues';
 export async function registerDeadLetters(app: AppServices): Promise<void> {
   await app.boss.work(queues.backupDead.name, { pollingIntervalSeconds: 2 }, async ([job]) => {
     const p = queues.backupDead.payload.parse(job!.data);
-    await failLostJob(app.db, 'BACKUP', p.orgId, p.backupJobId, app.boss);
+    await failLostBackup(app.db, app.boss, p.orgId, p.backupJobId);
   });
   await app.boss.work(queues.restoreDead.name, { pollingIntervalSeconds: 2 }, async ([job]) => {
     const p = queues.restoreDead.payload.parse(job!.data);
