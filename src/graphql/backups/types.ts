@@ -45,8 +45,9 @@ export const BackupJobRef = builder.prismaNode('BackupJob', {
           return key ? `API key ${key.name}` : 'API key (revoked)';
         }
         if (!j.initiatedById) return null;
-        const member = await ctx.db!.membership.findFirst({ where: { userId: j.initiatedById, orgId: j.orgId }, select: { user: { select: { name: true, email: true } } } });
-        return member ? (member.user.name ?? member.user.email) : 'former member';
+        const member = await ctx.db!.membership.findFirst({ where: { userId: j.initiatedById, orgId: j.orgId }, select: { displayName: true, user: { select: { name: true, email: true } } } });
+        // This organization's name for the member first (what its dashboards show elsewhere).
+        return member ? (member.displayName ?? member.user.name ?? member.user.email) : 'former member';
       },
     }),
   }),
